@@ -1,0 +1,117 @@
+#include "checkpoints/hf_checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/safetensors.h"  // defines: ReadSafetensors, WriteSafetensors
+#include "core/status.h"              // defines: BadInput, ZEN_ASSIGN_OR_RETURN
+#include "parallel/layers.h"          // defines: TpSplitDims, TpShard
+
+namespace zen {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSingleFile[] = "model.safetensors";
+constexpr char kIndexFile[] = "model.safetensors.index.json";
+
+// LoRA adapters live in PEFT files, not in the base model's.
+bool IsAdapter(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return name.compare(dot == std::string::npos ? 0 : dot + 1, 5, "lora_") == 0;
+}
+
+// The index's weight_map: tensor name -> shard file name.
+absl::StatusOr<std::map<std::string, std::string>> ReadWeightMap(const std::string& path) {
+  std::ifstream in(path);
+  const auto root = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object() || !root.contains("weight_map") ||
+      !root["weight_map"].is_object()) {
+    return BadInput(absl::StrCat(path, ": expected a JSON object with a weight_map object"));
+  }
+  std::map<std::string, std::string> file_of;
+  for (const auto& [name, file] : root["weight_map"].items()) {
+    if (!file.is_string()) return BadInput(absl::StrCat(path, ": weight_map.", name, " is not a file name"));
+    file_of[name] = file.get<std::string>();
+  }
+  return file_of;
+}
+
+// The file each wanted parameter is in: file name -> parameter names.
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> GroupByFile(
+    const std::string& folder, const std::vector<std::string>& names) {
+  std::map<std::string, std::vector<std::string>> by_file;
+  const fs::path index = fs::path(folder) / kIndexFile;
+  if (fs::exists(index)) {
+    ZEN_ASSIGN_OR_RETURN(auto file_of, ReadWeightMap(index.string()));
+    for (const auto& name : names) {
+      auto it = file_of.find(name);
+      if (it == file_of.end()) return BadInput(absl::StrCat(index.string(), ": no tensor ", name));
+      by_file[it->second].push_back(name);
+    }
+    return by_file;
+  }
+  if (!fs::exists(fs::path(folder) / kSingleFile)) {
+    return BadInput(absl::StrCat(folder, ": neither ", kSingleFile, " nor ", kIndexFile));
+  }
+  by_file[kSingleFile] = names;
+  return by_file;
+}
+
+// Copies this rank's slice of `stored` (the full tensor) into `param`.
+absl::Status CopySlice(const std::string& where, const std::string& name, const torch::Tensor& stored,
+                       int64_t split_dim, const TpGroup& tp, torch::Tensor& param) {
+  if (split_dim >= 0 && (split_dim >= stored.dim() || stored.size(split_dim) % tp.size != 0)) {
+    return BadInput(absl::StrCat(where, ": ", name, " of shape ", c10::str(stored.sizes()),
+                                 " cannot be split ", tp.size, " ways along dim ", split_dim));
+  }
+  const torch::Tensor slice = TpShard(stored, split_dim, tp);
+  if (slice.sizes() != param.sizes()) {
+    return BadInput(absl::StrCat(where, ": ", name, " has shape ", c10::str(stored.sizes()),
+                                 ", the model wants ", c10::str(param.sizes()),
+                                 tp.size > 1 ? absl::StrCat(" per rank of ", tp.size) : ""));
+  }
+  torch::NoGradGuard no_grad;
+  param.copy_(slice);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, const TpGroup& tp) {
+  auto params = model.named_parameters();
+  const auto split_dims = TpSplitDims(model);
+  std::vector<std::string> names;
+  for (const auto& p : params) {
+    if (!IsAdapter(p.key())) names.push_back(p.key());
+  }
+  ZEN_ASSIGN_OR_RETURN(auto by_file, GroupByFile(folder, names));
+  for (const auto& [file, wanted] : by_file) {
+    const std::string path = (fs::path(folder) / file).string();
+    ZEN_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(path));
+    for (const auto& name : wanted) {
+      auto it = tensors.find(name);
+      if (it == tensors.end()) return BadInput(absl::StrCat(path, ": no tensor ", name));
+      ZEN_RETURN_IF_ERROR(CopySlice(path, name, it->second, split_dims.at(name), tp, params[name]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SaveHfWeights(const std::string& folder, const torch::nn::Module& model) {
+  std::error_code error;
+  fs::create_directories(folder, error);
+  if (error) return absl::InternalError(absl::StrCat(folder, ": cannot create: ", error.message()));
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& p : model.named_parameters()) {
+    if (!IsAdapter(p.key())) tensors.emplace_back(p.key(), p.value());
+  }
+  return WriteSafetensors((fs::path(folder) / kSingleFile).string(), tensors, {{"format", "pt"}});
+}
+
+}  // namespace zen

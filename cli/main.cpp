@@ -1,0 +1,41 @@
+// zen: train and fine-tune the Zen model family. `zen help` lists the subcommands.
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: zen <command> [arguments]\n"
+    "  train RECIPE [key=value | ~key ...]            train (one process, or every rank of mpirun/srun)\n"
+    "  validate RECIPE [key=value ...] [--json]       resolve and check a recipe, print derived numbers\n"
+    "  tokenize --tokenizer PATH|bytes                JSON lines {\"text\"} on stdin -> {\"ids\"} on stdout\n"
+    "  data prepare --tokenizer PATH --input FILE... --output DIR [--format text|jsonl|chat]\n"
+    "       [--loss-mask all|assistant|last] [--fim-rate R] [--seed S] [--threads N] [--skip-bad]\n"
+    "                                                 tokenize text / JSONL / chat JSONL into token shards\n"
+    "Recipes live in configs/recipes/; see README.md.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::map<std::string, std::function<int(const zen::Args&)>> commands = {
+      {"train", zen::TrainCommand},
+      {"validate", zen::ValidateCommand},
+      {"tokenize", zen::TokenizeCommand},
+      {"data", zen::DataCommand},
+  };
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  auto it = commands.find(argv[1]);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "zen: unknown command \"%s\"\n%s", argv[1], kUsage);
+    return 2;
+  }
+  return it->second(zen::Args(argv + 2, argv + argc));
+}

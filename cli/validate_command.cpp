@@ -1,0 +1,54 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/recipe_loader.h"
+#include "core/recipe_schema.h"
+#include "trainer/derived_report.h"
+
+namespace zen {
+namespace {
+
+// YAML -> JSON for the --json output (scalars typed the way the schema reads them back).
+nlohmann::json ToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : node) j[kv.first.Scalar()] = ToJson(kv.second);
+    return j;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& item : node) j.push_back(ToJson(item));
+    return j;
+  }
+  if (node.IsNull()) return nullptr;
+  const std::string& s = node.Scalar();
+  int64_t i;
+  double d;
+  bool b;
+  if (node.Tag() != "!" && YAML::convert<int64_t>::decode(node, i)) return i;
+  if (node.Tag() != "!" && YAML::convert<double>::decode(node, d)) return d;
+  if (node.Tag() != "!" && YAML::convert<bool>::decode(node, b)) return b;
+  return s;
+}
+
+}  // namespace
+
+int ValidateCommand(const Args& args) {
+  auto parsed = ParseRecipeArgs(args, {"--json"}, {});
+  if (!parsed.ok()) return ExitCode(parsed.status());
+  auto loaded = LoadRecipe(parsed->recipe, parsed->overrides);
+  if (!loaded.ok()) return ExitCode(loaded.status());
+  const Recipe& recipe = loaded->recipe;
+  const nlohmann::json derived = DerivedNumbers(recipe);
+  const nlohmann::json reference = ReferenceNumbers(recipe);
+  if (parsed->Has("--json")) {
+    nlohmann::json out = {{"config", ToJson(RecipeToYaml(recipe))}, {"derived", derived}, {"reference", reference}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s\n%s: ok\n\n%s", ResolvedYaml(recipe).c_str(), parsed->recipe.c_str(),
+              ComparisonTable(derived, reference).c_str());
+  return 0;
+}
+
+}  // namespace zen

@@ -1,0 +1,131 @@
+// The recipe: every setting of a run, as plain structs filled once from YAML and validated.
+// Everything downstream takes these, never raw YAML. Keys and defaults live in recipe_schema.cpp.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zen {
+
+// The architecture (configs/models/*.yaml, or a Hugging Face config.json via `hf_config`).
+struct ModelSpec {
+  std::string name;                 // "zen-nano"
+  std::string file;                 // the configs/models/ file the recipe refers to
+  std::string hf_config;            // a Hugging Face config.json whose shapes replace the file's
+  std::string checkpoint;           // a Hugging Face folder with safetensors: the base weights
+  int64_t layers = 0;
+  int64_t hidden = 0;
+  int64_t heads = 0;
+  int64_t kv_heads = 0;             // 0 = heads (multi-head attention)
+  int64_t head_dim = 0;             // 0 = hidden / heads
+  int64_t ffn = 0;                  // dense SwiGLU width
+  int64_t vocab = 0;
+  int64_t max_position = 0;
+  double rope_theta = 1e6;
+  double norm_eps = 1e-6;
+  bool tie_embeddings = true;
+  int64_t sliding_window = 0;       // 0 = full attention
+  std::vector<int64_t> sliding_layers;  // layers using the window; empty = all when sliding_window > 0
+  // Mixture of experts (experts = 0 is a dense model).
+  int64_t experts = 0;
+  int64_t top_k = 0;
+  int64_t expert_ffn = 0;
+  int64_t shared_ffn = 0;           // 0 = no shared expert
+  int64_t moe_every = 1;            // every n-th layer is MoE (the rest dense)
+  double router_temperature = 1.0;
+  bool IsMoe() const { return experts > 0; }
+  int64_t KvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
+  int64_t HeadDim() const { return head_dim > 0 ? head_dim : hidden / heads; }
+  bool IsMoeLayer(int64_t layer) const { return IsMoe() && (layer % moe_every) == moe_every - 1; }
+  bool IsSlidingLayer(int64_t layer) const {
+    if (sliding_window <= 0) return false;
+    return sliding_layers.empty() ||
+           std::find(sliding_layers.begin(), sliding_layers.end(), layer) != sliding_layers.end();
+  }
+};
+
+// What the guide's tables say about a model, for comparison with what its shapes imply.
+struct ReferenceSpec {
+  double params_total = 0;          // guide's "Total Params"
+  double params_active = 0;
+  double trainable_pct = 0;         // LoRA table
+  double memory_fp32_gb = 0, memory_fp16_gb = 0, memory_int8_gb = 0, memory_int4_gb = 0;
+};
+
+struct LoraSpec {
+  bool enabled = false;             // false = full fine-tuning
+  int64_t rank = 8;
+  double alpha = 16;
+  double dropout = 0.0;
+  std::vector<std::string> targets; // module names: q, k, v, o, gate, up, down (+ MoE names later)
+  double Scale() const { return alpha / static_cast<double>(rank); }
+};
+
+struct OptimSpec {
+  double lr = 1e-4;
+  double min_lr_ratio = 0.1;        // cosine decays to lr * min_lr_ratio
+  int64_t warmup_steps = 0;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double grad_clip = 1.0;           // global L2 norm; 0 = off
+};
+
+struct TrainSpec {
+  int64_t max_steps = 0;            // caps the run; 0 = derived from the token budget / epochs only
+  uint64_t seed = 1234;
+  int64_t seq_len = 2048;
+  int64_t micro_batch_size = 1;     // sequences per forward pass per data-parallel rank
+  int64_t global_batch_size = 1;    // sequences per optimizer step over all data-parallel ranks
+  double token_budget = 0;          // guide's "Tokens"; 0 = unlimited
+  double epochs = 1;
+  std::string dtype = "fp32";       // fp32 | bf16 (bf16 compute, fp32 master weights and state)
+  int64_t max_bad_steps = 5;        // consecutive non-finite losses before the run aborts
+  int64_t log_interval = 1;
+  int64_t threads = 0;              // intra-op threads per rank; 0 = cores of the node / ranks on it
+  bool resume = true;
+  std::string device = "cpu";       // cpu | cuda
+};
+
+struct DataSpec {
+  std::string source;               // "demo" = the embedded task; empty = read `path`
+  std::string path;                 // a folder written by `zen data prepare`
+};
+
+struct TokenizerSpec {
+  std::string path = "bytes";       // "bytes" = the built-in byte-level tokenizer, or a tokenizer.json
+};
+
+struct ParallelSpec {
+  int64_t tensor = 1;
+  int64_t pipeline = 1;
+  int64_t expert = 1;
+  std::string schedule = "1f1b";    // 1f1b | gpipe
+  double timeout_s = 300;
+};
+
+struct MoeSpec {
+  double aux_loss_coef = 0.01;
+};
+
+struct CheckpointSpec {
+  int64_t interval = 0;             // save every N steps; 0 = only at the end
+};
+
+struct Recipe {
+  std::string path;                 // the recipe file
+  std::string output_dir = "runs/default";
+  ModelSpec model;
+  ReferenceSpec reference;
+  LoraSpec lora;
+  OptimSpec optim;
+  TrainSpec train;
+  DataSpec data;
+  TokenizerSpec tokenizer;
+  ParallelSpec parallel;
+  MoeSpec moe;
+  CheckpointSpec checkpoint;
+};
+
+}  // namespace zen

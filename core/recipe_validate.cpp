@@ -1,0 +1,145 @@
+// Range and consistency checks on a recipe, before any compute. Each failure names the key to fix.
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+#include "core/recipe_schema.h"
+
+namespace zen {
+namespace {
+
+// Collects the first failed check as BadInput "origin: key: message".
+class Checker {
+ public:
+  explicit Checker(const ConfigTree& tree) : tree_(tree) {}
+
+  void Require(bool ok, const std::string& key, const std::string& message) {
+    if (ok || !status_.ok()) return;
+    status_ = BadInput(absl::StrCat(tree_.OriginOf(key), ": ", key, ": ", message));
+  }
+  void Positive(double value, const std::string& key) {
+    Require(value > 0, key, absl::StrCat("must be positive, got ", value));
+  }
+  void NonNegative(double value, const std::string& key) {
+    Require(value >= 0, key, absl::StrCat("must not be negative, got ", value));
+  }
+  void OneOf(const std::string& value, const std::vector<std::string>& allowed, const std::string& key) {
+    Require(std::find(allowed.begin(), allowed.end(), value) != allowed.end(), key,
+            absl::StrCat("must be one of ", absl::StrJoin(allowed, ", "), "; got \"", value, "\""));
+  }
+  absl::Status status() const { return status_; }
+
+ private:
+  const ConfigTree& tree_;
+  absl::Status status_;
+};
+
+void CheckModel(const ModelSpec& m, Checker& c) {
+  c.Positive(m.layers, "model.layers");
+  c.Positive(m.hidden, "model.hidden");
+  c.Positive(m.heads, "model.heads");
+  c.NonNegative(m.kv_heads, "model.kv_heads");
+  c.NonNegative(m.head_dim, "model.head_dim");
+  c.Require(m.head_dim > 0 || m.hidden % std::max<int64_t>(m.heads, 1) == 0, "model.head_dim",
+            absl::StrCat("is unset and model.hidden (", m.hidden, ") is not divisible by model.heads (", m.heads, ")"));
+  c.Require(m.heads % std::max<int64_t>(m.KvHeads(), 1) == 0, "model.kv_heads",
+            absl::StrCat("must divide model.heads (", m.heads, "), got ", m.KvHeads()));
+  c.Require(m.HeadDim() % 2 == 0, "model.head_dim", "must be even (rotary embeddings rotate pairs)");
+  c.Positive(m.vocab, "model.vocab");
+  c.Positive(m.max_position, "model.max_position");
+  c.Positive(m.rope_theta, "model.rope_theta");
+  c.Positive(m.norm_eps, "model.norm_eps");
+  c.NonNegative(m.sliding_window, "model.sliding_window");
+  for (int64_t layer : m.sliding_layers) {
+    c.Require(layer >= 0 && layer < m.layers, "model.sliding_layers",
+              absl::StrCat("layer ", layer, " is outside 0..", m.layers - 1));
+  }
+  c.NonNegative(m.experts, "model.experts");
+  bool any_dense_layer = !m.IsMoe() || m.moe_every > 1;
+  if (any_dense_layer) c.Positive(m.ffn, "model.ffn");
+  if (m.IsMoe()) {
+    c.Require(m.top_k >= 1 && m.top_k <= m.experts, "model.top_k",
+              absl::StrCat("must be between 1 and model.experts (", m.experts, "), got ", m.top_k));
+    c.Positive(m.expert_ffn, "model.expert_ffn");
+    c.NonNegative(m.shared_ffn, "model.shared_ffn");
+    c.Positive(m.moe_every, "model.moe_every");
+    c.Positive(m.router_temperature, "model.router_temperature");
+  }
+}
+
+void CheckLora(const LoraSpec& l, Checker& c) {
+  if (!l.enabled) return;
+  c.Positive(l.rank, "lora.rank");
+  c.Positive(l.alpha, "lora.alpha");
+  c.Require(l.dropout >= 0 && l.dropout < 1, "lora.dropout", absl::StrCat("must be in [0, 1), got ", l.dropout));
+  c.Require(!l.targets.empty(), "lora.targets", "must name at least one module (or delete `lora` to fine-tune fully)");
+  for (const std::string& t : l.targets) c.OneOf(t, KnownLoraTargets(), "lora.targets");
+}
+
+void CheckOptim(const OptimSpec& o, Checker& c) {
+  c.Positive(o.lr, "optim.lr");
+  c.Require(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1, "optim.min_lr_ratio",
+            absl::StrCat("must be in [0, 1], got ", o.min_lr_ratio));
+  c.NonNegative(o.warmup_steps, "optim.warmup_steps");
+  c.NonNegative(o.weight_decay, "optim.weight_decay");
+  c.Require(o.beta1 >= 0 && o.beta1 < 1, "optim.beta1", absl::StrCat("must be in [0, 1), got ", o.beta1));
+  c.Require(o.beta2 >= 0 && o.beta2 < 1, "optim.beta2", absl::StrCat("must be in [0, 1), got ", o.beta2));
+  c.Positive(o.eps, "optim.eps");
+  c.NonNegative(o.grad_clip, "optim.grad_clip");
+}
+
+void CheckTrain(const Recipe& r, Checker& c) {
+  const TrainSpec& t = r.train;
+  c.NonNegative(t.max_steps, "train.max_steps");
+  c.Positive(t.seq_len, "train.seq_len");
+  c.Require(t.seq_len <= r.model.max_position, "train.seq_len",
+            absl::StrCat("(", t.seq_len, ") exceeds model.max_position (", r.model.max_position, ")"));
+  c.Positive(t.micro_batch_size, "train.micro_batch_size");
+  c.Positive(t.global_batch_size, "train.global_batch_size");
+  c.Require(t.global_batch_size % std::max<int64_t>(t.micro_batch_size, 1) == 0, "train.global_batch_size",
+            absl::StrCat("(", t.global_batch_size, ") must be a multiple of train.micro_batch_size (",
+                         t.micro_batch_size, ")"));
+  c.NonNegative(t.token_budget, "train.token_budget");
+  c.Positive(t.epochs, "train.epochs");
+  c.Require(t.max_steps > 0 || t.token_budget > 0, "train.max_steps",
+            "set train.max_steps or train.token_budget: the run needs an end");
+  c.OneOf(t.dtype, {"fp32", "bf16"}, "train.dtype");
+  c.OneOf(t.device, {"cpu", "cuda"}, "train.device");
+  c.Positive(t.max_bad_steps, "train.max_bad_steps");
+  c.Positive(t.log_interval, "train.log_interval");
+  c.NonNegative(t.threads, "train.threads");
+}
+
+void CheckData(const Recipe& r, Checker& c) {
+  c.Require(r.data.source.empty() || r.data.source == "demo", "data.source",
+            absl::StrCat("must be \"demo\" or unset (then data.path is read), got \"", r.data.source, "\""));
+  c.Require(!r.data.source.empty() || !r.data.path.empty(), "data.path",
+            "is required when data.source is unset (a folder written by `zen data prepare`), or set data.source=demo");
+  c.Require(r.data.source != "demo" || r.model.vocab >= 259, "model.vocab",
+            absl::StrCat("the demo task's byte tokenizer needs at least 259 ids, got ", r.model.vocab));
+}
+
+void CheckParallel(const ParallelSpec& p, Checker& c) {
+  c.Positive(p.tensor, "parallel.tensor");
+  c.Positive(p.pipeline, "parallel.pipeline");
+  c.Positive(p.expert, "parallel.expert");
+  c.OneOf(p.schedule, {"1f1b", "gpipe"}, "parallel.schedule");
+  c.Positive(p.timeout_s, "parallel.timeout_s");
+}
+
+}  // namespace
+
+absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
+  Checker c(tree);
+  c.Require(!r.output_dir.empty(), "output_dir", "must not be empty");
+  CheckModel(r.model, c);
+  CheckLora(r.lora, c);
+  CheckOptim(r.optim, c);
+  CheckTrain(r, c);
+  CheckData(r, c);
+  CheckParallel(r.parallel, c);
+  c.NonNegative(r.moe.aux_loss_coef, "moe.aux_loss_coef");
+  c.NonNegative(r.checkpoint.interval, "checkpoint.interval");
+  return c.status();
+}
+
+}  // namespace zen

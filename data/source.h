@@ -1,0 +1,27 @@
+// Where training sequences come from. Sources are row-addressable: row g of the run is the same
+// sequence whatever the parallel layout, so every layout trains on the same global batches, and a
+// resumed run continues at the row it stopped at with no loader state beyond the step.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "core/recipe.h"
+#include "core/status.h"
+#include "data/batch.h"
+
+namespace zen {
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  // Rows [first, first + count) as one batch: tokens, labels, positions of shape (count, seq_len).
+  virtual Batch Rows(int64_t first, int64_t count) const = 0;
+  // Tokens in one pass over the data, when finite (bounds the run by train.epochs).
+  virtual std::optional<double> TokensPerEpoch() const { return std::nullopt; }
+};
+
+absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe);
+
+}  // namespace zen

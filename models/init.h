@@ -1,0 +1,20 @@
+// Deterministic initialisation that does not depend on how the model is split: one seed drawn from
+// torch's global generator, and per tensor a CPU generator seeded by that seed and the tensor's name.
+// Every tensor is drawn at its full (unsharded) shape and then sliced, so any tensor-parallel or
+// pipeline layout holds the same numbers as one process with the same seed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace zen {
+
+// One draw from torch's global generator (torch::manual_seed makes it reproducible).
+uint64_t DrawSeed();
+
+// A CPU generator for the tensor called `name`, from a seed of DrawSeed().
+at::Generator GeneratorFor(uint64_t seed, const std::string& name);
+
+}  // namespace zen

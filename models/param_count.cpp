@@ -1,0 +1,84 @@
+#include "models/param_count.h"
+
+#include <string>
+#include <vector>
+
+#include "models/lora.h"  // defines: LoraLinear, ResolveLoraTarget
+
+namespace zen {
+namespace {
+
+// One layer's linears of a kind: `count` matrices of (in -> out).
+struct LinearShape {
+  double count = 0, in = 0, out = 0;
+  double Params() const { return count * in * out; }
+  double LoraParams(double rank) const { return count * rank * (in + out); }
+};
+
+LinearShape ShapeOf(const ModelSpec& s, int64_t layer, LoraLinear kind) {
+  const double c = s.hidden, q = s.heads * s.HeadDim(), kv = s.KvHeads() * s.HeadDim();
+  const bool moe = s.IsMoeLayer(layer);
+  const double dense = moe ? 0 : 1, experts = moe ? s.experts : 0;
+  const double shared = moe && s.shared_ffn > 0 ? 1 : 0;
+  switch (kind) {
+    case LoraLinear::kQ: return {1, c, q};
+    case LoraLinear::kK:
+    case LoraLinear::kV: return {1, c, kv};
+    case LoraLinear::kO: return {1, q, c};
+    case LoraLinear::kGate:
+    case LoraLinear::kUp: return {dense, c, double(s.ffn)};
+    case LoraLinear::kDown: return {dense, double(s.ffn), c};
+    case LoraLinear::kRouter: return {moe ? 1.0 : 0.0, c, double(s.experts)};
+    case LoraLinear::kExpertGate:
+    case LoraLinear::kExpertUp: return {experts, c, double(s.expert_ffn)};
+    case LoraLinear::kExpertDown: return {experts, double(s.expert_ffn), c};
+    case LoraLinear::kSharedGate:
+    case LoraLinear::kSharedUp: return {shared, c, double(s.shared_ffn)};
+    case LoraLinear::kSharedDown: return {shared, double(s.shared_ffn), c};
+  }
+  return {};
+}
+
+double Sum(const ModelSpec& s, int64_t layer, const std::vector<LoraLinear>& kinds) {
+  double n = 0;
+  for (LoraLinear kind : kinds) n += ShapeOf(s, layer, kind).Params();
+  return n;
+}
+
+}  // namespace
+
+ParamCounts CountParams(const ModelSpec& s) {
+  using L = LoraLinear;
+  const double c = s.hidden;
+  ParamCounts counts;
+  counts.embedding = double(s.vocab) * c;
+  // Everything outside the layers: embedding, final norm, untied head.
+  double outside = counts.embedding + c + (s.tie_embeddings ? 0 : double(s.vocab) * c);
+  counts.total = counts.active = outside;
+  for (int64_t l = 0; l < s.layers; ++l) {
+    // Attention, its two per-head norms, the two layer norms, and the dense MLP (zero on MoE layers).
+    const double common = Sum(s, l, {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown,
+                                     L::kRouter, L::kSharedGate, L::kSharedUp, L::kSharedDown}) +
+                          2.0 * s.HeadDim() + 2.0 * c;
+    const double experts = Sum(s, l, {L::kExpertGate, L::kExpertUp, L::kExpertDown});
+    counts.total += common + experts;
+    counts.active += common + (s.IsMoeLayer(l) ? experts * s.top_k / s.experts : 0);
+  }
+  return counts;
+}
+
+double CountLoraParams(const ModelSpec& s, const LoraSpec& lora) {
+  if (!lora.enabled) return 0;
+  std::vector<std::string> known;
+  for (const auto& target : lora.targets) {
+    if (ResolveLoraTarget(target).ok()) known.push_back(target);
+  }
+  const std::vector<LoraLinear> kinds = ResolveLoraTargets(known).value();
+  double n = 0;
+  for (int64_t l = 0; l < s.layers; ++l) {
+    for (LoraLinear kind : kinds) n += ShapeOf(s, l, kind).LoraParams(double(lora.rank));
+  }
+  return n;
+}
+
+}  // namespace zen

@@ -1,0 +1,28 @@
+// Parameter counts from the architecture alone (no tensors), so they work for a 480B-parameter spec.
+// They count the whole model (all ranks together), in doubles.
+#pragma once
+
+#include "core/recipe.h"  // defines: ModelSpec, LoraSpec
+
+namespace zen {
+
+struct ParamCounts {
+  double total = 0;      // every parameter
+  double active = 0;     // used per token: MoE layers count top_k experts (+ router, shared expert)
+  double embedding = 0;  // the input embedding (vocab * hidden), included in both figures above
+};
+
+// Per layer: q/k/v/o projections, q_norm and k_norm (head_dim each), two layer norms, and either the
+// dense SwiGLU (3 * hidden * ffn) or, on MoE layers (spec.IsMoeLayer), the router (hidden * experts),
+// every expert's SwiGLU (3 * hidden * expert_ffn) and the shared expert (3 * hidden * shared_ffn, when
+// > 0). Plus the embedding, the final norm, and lm_head unless tied.
+ParamCounts CountParams(const ModelSpec& spec);
+
+// The adapter parameters LoRA adds: rank * (in + out) per adapted linear, over the targets as
+// models/lora.h resolves them (q, k, v, o, gate, up, down: the attention and dense-MLP linears;
+// router: hidden -> experts on MoE layers; experts.*.wi: gate and up of every expert; wo or
+// experts.*.wo: down of every expert; experts.*.mlp: all three; shared: the shared expert's three).
+// Unknown targets count nothing (ResolveLoraTargets reports them); 0 when LoRA is disabled.
+double CountLoraParams(const ModelSpec& spec, const LoraSpec& lora);
+
+}  // namespace zen

@@ -1,0 +1,70 @@
+// The Qwen3 dense decoder (Hugging Face Qwen3ForCausalLM), written once from parallel/ layers.
+// A Qwen3 holds one pipeline stage: a range of layers (named by their GLOBAL index), plus the embedding
+// on the first stage and the final norm and head on the last. Parameter names are exactly Hugging Face's:
+//   model.embed_tokens.weight, model.layers.{i}.self_attn.{q,k,v,o}_proj.weight,
+//   model.layers.{i}.self_attn.{q,k}_norm.weight, model.layers.{i}.mlp.{gate,up,down}_proj.weight,
+//   model.layers.{i}.{input,post_attention}_layernorm.weight, model.norm.weight,
+//   lm_head.weight (absent when the head is tied to the embedding).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/status/status.h"
+#include "core/recipe.h"           // defines: ModelSpec
+#include "models/qwen3_blocks.h"   // defines: Qwen3DecoderLayer, RmsNorm
+#include "parallel/layers.h"       // defines: VocabParallelEmbedding, ColumnParallelLinear
+#include "parallel/tp_group.h"     // defines: TpGroup
+
+namespace zen {
+
+// The part of the model one pipeline stage holds: layers [first_layer, end_layer).
+struct StageRange {
+  int64_t first_layer = 0, end_layer = 0;
+  bool has_embedding = true;  // takes tokens
+  bool has_head = true;       // applies the final norm and owns the output head
+  static StageRange Whole(const ModelSpec& spec) { return {0, spec.layers, true, true}; }
+};
+
+// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
+absl::Status CheckSupported(const ModelSpec& spec);
+
+class Qwen3Impl : public torch::nn::Module {
+ public:
+  // Parameters are drawn deterministically from one draw of torch's global generator: each is a slice
+  // of a full tensor seeded by its name, so every (tp, stage) layout holds the same numbers.
+  // Weights ~ N(0, 0.02), norms = 1. A tied head on a stage without the embedding keeps its own copy
+  // of model.embed_tokens (its gradient must then be summed with the first stage's).
+  Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage);
+  explicit Qwen3Impl(const ModelSpec& spec, const TpGroup& tp = TpGroup{})
+      : Qwen3Impl(spec, tp, StageRange::Whole(spec)) {}
+
+  // tokens, positions: (B, T) int64 -> hidden (B, T, C) (after the final norm on the last stage).
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions);
+  // For a stage without the embedding: hidden (B, T, C) from the previous stage -> (B, T, C).
+  torch::Tensor forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions);
+  // hidden (B, T, C) -> logits (B, T, V/tp) over this rank's vocab slice. Last stage only.
+  torch::Tensor logits(const torch::Tensor& hidden);
+  // fp32 scalar: the SUM of next-token cross entropies over labels (B, T) != kIgnoreLabel.
+  torch::Tensor loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels);
+
+  const ModelSpec& spec() const { return spec_; }
+  const StageRange& stage() const { return stage_; }
+
+ private:
+  void InitParameters();
+
+  ModelSpec spec_;
+  TpGroup tp_;
+  StageRange stage_;
+  VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
+  std::vector<Qwen3DecoderLayer> layers_;
+  std::vector<bool> sliding_;                      // per held layer: uses the sliding window
+  RmsNorm norm_{nullptr};                          // last stage only
+  ColumnParallelLinear lm_head_{nullptr};          // untied last stage only
+};
+TORCH_MODULE(Qwen3);
+
+}  // namespace zen

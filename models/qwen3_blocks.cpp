@@ -1,0 +1,102 @@
+#include "models/qwen3_blocks.h"
+
+namespace zen {
+namespace {
+
+// x: (..., D) -> (-x[..., D/2:], x[..., :D/2])
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  auto halves = x.chunk(2, -1);
+  return torch::cat({-halves[1], halves[0]}, -1);
+}
+
+int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
+  TORCH_CHECK(heads % tp.size == 0, what, " (", heads, ") is not divisible by the tensor-parallel size ",
+              tp.size);
+  return heads / tp.size;
+}
+
+}  // namespace
+
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  auto x32 = x.to(torch::kFloat32);
+  auto variance = x32.pow(2).mean(-1, /*keepdim=*/true);  // (..., 1)
+  return weight * (x32 * torch::rsqrt(variance + eps_)).to(x.scalar_type());
+}
+
+Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, torch::ScalarType dtype) {
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  auto inv_freq = 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, f32) / head_dim);  // (hd/2)
+  auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;                      // (B, T, hd/2)
+  auto angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);                                // (B, 1, T, hd)
+  return Rope{angles.cos().to(dtype), angles.sin().to(dtype)};
+}
+
+torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope) {
+  return x * rope.cos + RotateHalf(x) * rope.sin;
+}
+
+torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device) {
+  auto i = torch::arange(seq_len, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto query = i.unsqueeze(1), key = i.unsqueeze(0);  // (T, 1), (1, T)
+  return key.le(query).logical_and(key.gt(query - window));
+}
+
+Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
+    : local_heads_(LocalHeads(spec.heads, tp, "model.heads")),
+      local_kv_heads_(LocalHeads(spec.KvHeads(), tp, "model.kv_heads")),
+      head_dim_(spec.HeadDim()) {
+  const int64_t c = spec.hidden, hd = head_dim_;
+  q_proj = register_module("q_proj", ColumnParallelLinear(c, spec.heads * hd, tp));
+  k_proj = register_module("k_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
+  v_proj = register_module("v_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
+  o_proj = register_module("o_proj", RowParallelLinear(spec.heads * hd, c, tp));
+  q_norm = register_module("q_norm", RmsNorm(hd, spec.norm_eps));
+  k_norm = register_module("k_norm", RmsNorm(hd, spec.norm_eps));
+}
+
+torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& rope,
+                                          const torch::Tensor& mask) {
+  const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
+  // Norm each head's vector (over head_dim) before RoPE, as Qwen3 does.
+  auto q = q_norm(q_proj(x).view({b, t, local_heads_, hd})).transpose(1, 2);     // (B, H, T, hd)
+  auto k = k_norm(k_proj(x).view({b, t, local_kv_heads_, hd})).transpose(1, 2);  // (B, KV, T, hd)
+  auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
+  q = ApplyRope(q, rope);
+  k = ApplyRope(k, rope);
+  // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd).
+  const bool gqa = local_heads_ != local_kv_heads_;
+  auto y = mask.defined()
+               ? torch::scaled_dot_product_attention(q, k, v, mask, 0.0, false, std::nullopt, gqa)
+               : torch::scaled_dot_product_attention(q, k, v, {}, 0.0, true, std::nullopt, gqa);
+  return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
+}
+
+Qwen3MlpImpl::Qwen3MlpImpl(int64_t hidden, int64_t ffn, const TpGroup& tp) {
+  gate_proj = register_module("gate_proj", ColumnParallelLinear(hidden, ffn, tp));
+  up_proj = register_module("up_proj", ColumnParallelLinear(hidden, ffn, tp));
+  down_proj = register_module("down_proj", RowParallelLinear(ffn, hidden, tp));
+}
+
+torch::Tensor Qwen3MlpImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));  // inner (B, T, ffn/tp)
+}
+
+Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, const TpGroup& tp) {
+  self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
+  mlp = register_module("mlp", Qwen3Mlp(spec.hidden, spec.ffn, tp));
+  input_layernorm = register_module("input_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
+}
+
+torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,
+                                             const torch::Tensor& mask) {
+  auto h = x + self_attn(input_layernorm(x), rope, mask);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+}  // namespace zen

@@ -1,0 +1,82 @@
+// The pieces of a Qwen3 decoder layer, computed as Hugging Face transformers' modeling_qwen3.py does:
+// RMSNorm in fp32, rotate-half RoPE, attention with per-head q/k norms before RoPE and grouped KV heads,
+// and the SwiGLU MLP. Built from parallel/ layers: heads and the MLP width are split across the tp group.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#include "core/recipe.h"        // defines: ModelSpec
+#include "parallel/layers.h"    // defines: ColumnParallelLinear, RowParallelLinear
+#include "parallel/tp_group.h"  // defines: TpGroup
+
+namespace zen {
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps);
+  // x: (..., dim) -> (..., dim): x / rms(x) in fp32, cast back to x's dtype, times weight.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::Tensor weight;  // (dim), ones
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RmsNorm);
+
+// cos and sin of every position's rotation angles, shaped to broadcast over heads.
+struct Rope {
+  torch::Tensor cos, sin;  // (B, 1, T, head_dim)
+};
+
+// positions: (B, T) int64. Angles pos / theta^(2i / head_dim) in fp32, as HF; cast to `dtype`.
+Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, torch::ScalarType dtype);
+
+// x: (B, H, T, head_dim) rotated by rotate-half RoPE.
+torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope);
+
+// Sliding-window causal mask as HF Qwen3 builds it: query i sees key j when i - window < j <= i.
+// Returns (T, T) bool, true = attend.
+torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device);
+
+class Qwen3AttentionImpl : public torch::nn::Module {
+ public:
+  Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp);
+  // x: (B, T, C) -> (B, T, C). mask: undefined = causal, else (T, T) bool (true = attend).
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
+
+  ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
+  RowParallelLinear o_proj{nullptr};
+  RmsNorm q_norm{nullptr}, k_norm{nullptr};
+
+ private:
+  int64_t local_heads_, local_kv_heads_, head_dim_;
+};
+TORCH_MODULE(Qwen3Attention);
+
+class Qwen3MlpImpl : public torch::nn::Module {
+ public:
+  Qwen3MlpImpl(int64_t hidden, int64_t ffn, const TpGroup& tp);
+  // x: (B, T, C) -> (B, T, C) = down(silu(gate(x)) * up(x)); the ffn dim is split across ranks.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ColumnParallelLinear gate_proj{nullptr}, up_proj{nullptr};
+  RowParallelLinear down_proj{nullptr};
+};
+TORCH_MODULE(Qwen3Mlp);
+
+class Qwen3DecoderLayerImpl : public torch::nn::Module {
+ public:
+  Qwen3DecoderLayerImpl(const ModelSpec& spec, const TpGroup& tp);
+  // x: (B, T, C) -> (B, T, C): pre-norm attention and MLP, each added to the residual stream.
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
+
+  Qwen3Attention self_attn{nullptr};
+  Qwen3Mlp mlp{nullptr};
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen3DecoderLayer);
+
+}  // namespace zen

@@ -1,0 +1,152 @@
+#include "parallel/layers.h"
+
+#include <cmath>
+
+#include "data/batch.h"         // defines: kIgnoreLabel
+#include "parallel/mappings.h"  // defines: CopyTo/ReduceFrom/GatherFrom/ScatterToTensorParallelRegion
+
+namespace zen {
+namespace {
+
+int64_t LocalSize(int64_t n, const TpGroup& tp, const char* what) {
+  TORCH_CHECK(n % tp.size == 0, what, " (", n, ") is not divisible by the tensor-parallel size ", tp.size);
+  return tp.ShardSize(n);
+}
+
+// Plain-layer initialisation (HF initializer_range 0.02); the model may overwrite it deterministically.
+torch::Tensor InitialWeight(int64_t rows, int64_t cols) {
+  return torch::empty({rows, cols}).normal_(0.0, 0.02);
+}
+
+int64_t SplitDimOf(const torch::nn::Module& module, const std::string& name) {
+  if (auto* linear = dynamic_cast<const ParallelLinearBase*>(&module)) return linear->SplitDim(name);
+  if (dynamic_cast<const VocabParallelEmbeddingImpl*>(&module)) return name == "weight" ? 0 : -1;
+  return -1;
+}
+
+}  // namespace
+
+ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim,
+                                       const TpGroup& tp)
+    : tp_(tp), in_(in), out_(out), weight_split_dim_(weight_split_dim) {
+  const int64_t out_local = weight_split_dim == 0 ? LocalSize(out, tp, "out_features") : out;
+  const int64_t in_local = weight_split_dim == 1 ? LocalSize(in, tp, "in_features") : in;
+  weight = register_parameter("weight", InitialWeight(out_local, in_local));
+}
+
+int64_t ParallelLinearBase::SplitDim(const std::string& name) const {
+  if (name == "weight") return weight_split_dim_;
+  // A takes the input split (row-parallel), B the output split (column-parallel).
+  if (name == "lora_A") return weight_split_dim_ == 1 ? 1 : -1;
+  if (name == "lora_B") return weight_split_dim_ == 0 ? 0 : -1;
+  return -1;
+}
+
+void ParallelLinearBase::AttachLora(int64_t rank, double scale, double dropout,
+                                    std::optional<at::Generator> generator) {
+  TORCH_CHECK(!HasLora(), "this linear already carries a LoRA adapter");
+  TORCH_CHECK(rank > 0, "LoRA rank must be positive, got ", rank);
+  torch::NoGradGuard no_grad;
+  // kaiming_uniform_(a=sqrt(5)) over fan_in = in: bound = sqrt(6 / ((1 + 5) * in)) = 1 / sqrt(in).
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
+  auto a_full = torch::empty({rank, in_}).uniform_(-bound, bound, generator);  // (r, in)
+  auto a = TpShard(a_full, SplitDim("lora_A"), tp_).to(weight.options()).contiguous();
+  lora_A = register_parameter("lora_A", a);
+  lora_B = register_parameter("lora_B", torch::zeros({weight.size(0), rank}, weight.options()));
+  lora_ = LoraAdapter{rank, scale, dropout};
+}
+
+void ParallelLinearBase::MergeLora() {
+  if (!HasLora()) return;
+  torch::NoGradGuard no_grad;
+  // (out_local, r) x (r, in_local): the same product shards exactly like the weight.
+  auto delta = torch::matmul(lora_B.to(torch::kFloat32), lora_A.to(torch::kFloat32)) * lora_.scale;
+  weight.add_(delta.to(weight.dtype()));
+  parameters_.erase("lora_A");
+  parameters_.erase("lora_B");
+  lora_A = torch::Tensor();
+  lora_B = torch::Tensor();
+  lora_ = LoraAdapter{};
+}
+
+torch::Tensor ParallelLinearBase::LocalForward(const torch::Tensor& x) {
+  auto y = torch::linear(x, weight);  // (..., out_local)
+  if (!HasLora()) return y;
+  auto h = lora_.dropout > 0 ? torch::dropout(x, lora_.dropout, is_training()) : x;
+  auto low = torch::linear(h, lora_A);                   // (..., r); a partial sum when row-parallel
+  return y + torch::linear(low, lora_B) * lora_.scale;  // B's product keeps it partial, reduced with y
+}
+
+ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp,
+                                                   bool gather_output)
+    : ParallelLinearBase(in, out, /*weight_split_dim=*/0, tp), gather_output_(gather_output) {}
+
+torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
+  auto y = LocalForward(CopyToTensorParallelRegion(x, tp_));  // (..., out/tp)
+  return gather_output_ ? GatherFromTensorParallelRegion(y, tp_) : y;
+}
+
+RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp,
+                                             bool input_is_parallel)
+    : ParallelLinearBase(in, out, /*weight_split_dim=*/1, tp), input_is_parallel_(input_is_parallel) {}
+
+torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
+  auto x_local = input_is_parallel_ ? x : ScatterToTensorParallelRegion(x, tp_);  // (..., in/tp)
+  return ReduceFromTensorParallelRegion(LocalForward(x_local), tp_);              // (..., out)
+}
+
+VocabParallelEmbeddingImpl::VocabParallelEmbeddingImpl(int64_t vocab, int64_t hidden, const TpGroup& tp)
+    : tp_(tp), vocab_(vocab) {
+  weight = register_parameter("weight", InitialWeight(LocalSize(vocab, tp, "vocab"), hidden));
+}
+
+torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& tokens) {
+  // One rank holds every row: a plain lookup, which also rejects out-of-range ids.
+  if (tp_.size == 1) return torch::embedding(weight, tokens);
+  const int64_t begin = tp_.ShardBegin(vocab_);
+  auto outside = tokens.lt(begin).logical_or(tokens.ge(begin + weight.size(0)));
+  auto rows = torch::embedding(weight, (tokens - begin).masked_fill(outside, 0));  // (..., C)
+  return ReduceFromTensorParallelRegion(rows.masked_fill(outside.unsqueeze(-1), 0.0), tp_);
+}
+
+torch::Tensor VocabParallelEmbeddingImpl::Unembed(const torch::Tensor& hidden) {
+  return torch::linear(CopyToTensorParallelRegion(hidden, tp_), weight);  // (..., vocab/tp)
+}
+
+torch::Tensor VocabParallelCrossEntropySum(const torch::Tensor& logits, const torch::Tensor& labels,
+                                           const TpGroup& tp) {
+  TORCH_CHECK(logits.dim() == 2 && labels.dim() == 1 && logits.size(0) == labels.size(0),
+              "cross entropy wants logits (N, V/tp) and labels (N), got ", logits.sizes(), " and ",
+              labels.sizes());
+  auto z = logits.to(torch::kFloat32);  // (N, V/tp)
+  const int64_t vocab_local = z.size(1);
+  // log-sum-exp over the whole vocab from each rank's own: (N, 1) -> gathered (N, tp) -> (N)
+  auto lse = torch::logsumexp(GatherFromTensorParallelRegion(torch::logsumexp(z, -1, true), tp), -1);
+  // The label's logit lives on one rank; the others add zero.
+  auto local = labels - tp.rank * vocab_local;
+  auto here = local.ge(0).logical_and(local.lt(vocab_local));
+  auto picked = z.gather(1, local.clamp(0, vocab_local - 1).unsqueeze(1)).squeeze(1);  // (N)
+  auto target = ReduceFromTensorParallelRegion(picked.masked_fill(here.logical_not(), 0.0), tp);
+  return (lse - target).masked_fill(labels.eq(kIgnoreLabel), 0.0).sum();
+}
+
+std::map<std::string, int64_t> TpSplitDims(const torch::nn::Module& model) {
+  std::map<std::string, int64_t> dims;
+  auto visit = [&dims](const std::string& prefix, const torch::nn::Module& module) {
+    for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+      dims[prefix.empty() ? p.key() : prefix + "." + p.key()] = SplitDimOf(module, p.key());
+    }
+  };
+  visit("", model);
+  for (const auto& m : model.named_modules("", /*include_self=*/false)) visit(m.key(), *m.value());
+  return dims;
+}
+
+torch::Tensor TpShard(const torch::Tensor& full, int64_t dim, const TpGroup& tp) {
+  if (dim < 0 || tp.size == 1) return full;
+  const int64_t n = full.size(dim);
+  LocalSize(n, tp, "a split dimension");
+  return full.narrow(dim, tp.ShardBegin(n), tp.ShardSize(n));
+}
+
+}  // namespace zen

@@ -1,0 +1,21 @@
+// The tensor-parallel group a layer belongs to. With size 1 every parallel layer is a plain layer,
+// so the model is written once and parallelism enters only through the layers it is built from.
+#pragma once
+
+#include <cstdint>
+
+namespace zen {
+
+class Communicator;  // parallel/communicator.h: all_reduce, all_gather, ... over a group of ranks
+
+struct TpGroup {
+  Communicator* comm = nullptr;  // null only when size == 1
+  int64_t rank = 0;              // this rank's index in the group
+  int64_t size = 1;
+
+  // The [begin, end) slice of a dimension of length `n` that this rank holds (n divisible by size).
+  int64_t ShardBegin(int64_t n) const { return rank * (n / size); }
+  int64_t ShardSize(int64_t n) const { return n / size; }
+};
+
+}  // namespace zen

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what zen needs on Debian 12 (apt packages and a git-ignored Python venv with torch and the test
+# oracles) and builds build/zen. Safe to re-run: it installs only what is missing and builds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(build-essential cmake ninja-build ccache pkg-config python3-venv git
+  libopenmpi-dev openmpi-bin libyaml-cpp-dev libabsl-dev libprotobuf-dev protobuf-compiler
+  libgtest-dev nlohmann-json3-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+
+if ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+command -v nvcc > /dev/null || { echo "setup: the CUDA toolkit 13.0 (nvcc) is required to configure the CUDA-enabled libtorch; see docs/build.md"; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+if [ ! -f "$stamp" ] || ! sha256sum --check --status "$stamp" 2> /dev/null; then
+  echo "setup: installing Python packages (torch $(grep '^torch==' requirements.txt | cut -d= -f3))"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt
+  sha256sum requirements.txt > "$stamp"
+fi
+
+if [ ! -f build/build.ninja ]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build build -j "$(nproc)"

@@ -1,0 +1,56 @@
+#include "trainer/run_files.h"
+
+#include <filesystem>
+#include <ctime>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/recipe_loader.h"
+#include "trainer/metrics.h"
+
+namespace zen {
+namespace fs = std::filesystem;
+
+absl::Status PrepareOutputDir(const Recipe& recipe) {
+  const fs::path dir(recipe.output_dir);
+  if (!recipe.train.resume && fs::exists(dir / "config.resolved.yaml")) {
+    return BadInput(absl::StrCat("train.resume=false: ", recipe.output_dir,
+                                 " already holds a run; choose another output_dir or delete it"));
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return BadInput(absl::StrCat("output_dir: cannot create ", recipe.output_dir, ": ", ec.message()));
+  // A run that starts from step 0 keeps an earlier run's metrics beside its own, renamed, not mixed in.
+  const fs::path metrics = dir / "metrics.jsonl";
+  if (fs::exists(metrics)) {
+    const fs::path kept = dir / absl::StrCat("metrics.", std::time(nullptr), ".jsonl");
+    fs::rename(metrics, kept, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot move aside ", metrics.string(), ": ", ec.message()));
+    Log0(absl::StrCat("zen train: starting from step 0; the earlier metrics.jsonl is now ", kept.string()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const std::vector<RankShare>& ranks) {
+  const fs::path dir(recipe.output_dir);
+  {
+    std::ofstream out(dir / "config.resolved.yaml");
+    out << ResolvedYaml(recipe);
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", (dir / "config.resolved.yaml").string()));
+  }
+  nlohmann::json run;
+  run["world_size"] = world.size;
+  run["layout"] = {{"tp", recipe.parallel.tensor}, {"pp", recipe.parallel.pipeline},
+                   {"ep", recipe.parallel.expert},
+                   {"dp", world.size / (recipe.parallel.tensor * recipe.parallel.pipeline)}};
+  run["ranks"] = nlohmann::json::array();
+  for (const RankShare& r : ranks) {
+    run["ranks"].push_back({{"rank", r.rank}, {"tp", r.tp}, {"pp", r.pp}, {"ep", r.ep}, {"dp", r.dp},
+                            {"params", r.params}, {"trainable_params", r.trainable_params}});
+  }
+  return WriteJsonFile((dir / "run.json").string(), run);
+}
+
+}  // namespace zen

@@ -1,0 +1,25 @@
+// The files a run writes at its start (CONTRACT.md): config.resolved.yaml and run.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/recipe.h"
+#include "core/status.h"
+#include "parallel/world.h"
+
+namespace zen {
+
+// What one rank holds, for run.json's "ranks" list.
+struct RankShare {
+  int64_t rank = 0, tp = 0, pp = 0, ep = 0, dp = 0;
+  int64_t params = 0;            // parameters this rank holds
+  int64_t trainable_params = 0;  // of which trainable
+};
+
+// Creates output_dir. With train.resume=false, an output_dir that already holds a run is BadInput.
+absl::Status PrepareOutputDir(const Recipe& recipe);
+
+absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const std::vector<RankShare>& ranks);
+
+}  // namespace zen
