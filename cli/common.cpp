@@ -39,7 +39,7 @@ absl::StatusOr<RecipeArgs> ParseRecipeArgs(const Args& args, const std::vector<s
 
 int ExitCode(const absl::Status& status) {
   if (status.ok()) return 0;
-  LogError(absl::StrCat("zen: ", status.message()));
+  Log0(absl::StrCat("zen: ", status.message()));
   return IsBadInput(status) ? 2 : 1;
 }
 

@@ -1,8 +1,9 @@
 #include "trainer/trainer.h"
 
 #include <chrono>
-#include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,189 +12,187 @@
 #include "checkpoints/hf_checkpoint.h"
 #include "core/derived.h"
 #include "core/log.h"
-#include "data/source.h"
 #include "models/lora.h"
-#include "models/qwen3.h"
+#include "parallel/layers.h"
+#include "parallel/local_communicator.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/nccl_communicator.h"
 #include "parallel/world.h"
-#include "trainer/adamw.h"
-#include "trainer/grad_clip.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/metrics.h"
-#include "trainer/precision.h"
 #include "trainer/progress.h"
 #include "trainer/run_files.h"
 #include "trainer/tensorboard.h"
+#include "trainer/train_state.h"
 
 namespace zen {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Everything one rank needs during the loop.
-struct Run {
-  const Recipe& recipe;
-  WorldInfo world;
-  torch::Device device = torch::kCPU;
-  Qwen3 model{nullptr};
-  std::unique_ptr<AdamW> optimizer;
-  std::vector<torch::Tensor> trainable;
-  std::unique_ptr<DataSource> data;
-  int64_t total_steps = 0;
-};
-
-absl::Status CheckLayoutSupported(const Recipe& r, const WorldInfo& world) {
-  if (r.parallel.tensor > 1 || r.parallel.pipeline > 1 || r.parallel.expert > 1 || world.size > 1) {
-    return BadInput(absl::StrCat("parallel: this build trains one process (tensor, pipeline and expert "
-                                 "parallelism arrive with the parallel issues); got world size ", world.size,
-                                 ", tensor ", r.parallel.tensor, ", pipeline ", r.parallel.pipeline,
-                                 ", expert ", r.parallel.expert));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<torch::Device> ChooseDevice(const TrainSpec& t) {
+absl::StatusOr<torch::Device> ChooseDevice(const TrainSpec& t, const WorldInfo& world) {
   if (t.device == "cpu") return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) return BadInput("train.device=cuda: no CUDA device is visible");
-  return torch::Device(torch::kCUDA, 0);
+  return torch::Device(torch::kCUDA, static_cast<int>(world.local_rank % torch::cuda::device_count()));
 }
 
-absl::Status BuildModel(Run& run) {
-  const Recipe& r = run.recipe;
+// The world group: NCCL for CUDA tensors, MPI for CPU ones, a group of one for a single process.
+std::unique_ptr<Communicator> OpenWorld(const Recipe& r, const WorldInfo& world, torch::Device device) {
+  if (world.size == 1) return std::make_unique<LocalCommunicator>();
+  std::unique_ptr<Communicator> mpi = MpiWorld(r.parallel.timeout_s);
+  if (!device.is_cuda()) return mpi;
+  std::unique_ptr<MpiCommunicator> owned(static_cast<MpiCommunicator*>(mpi.release()));
+  return NcclCommunicator::Create(std::move(owned), device.index());
+}
+
+absl::Status BuildModel(TrainState& s) {
+  const Recipe& r = s.recipe;
   ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
+  // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
   torch::manual_seed(r.train.seed);
-  run.model = Qwen3(r.model, TpGroup{}, StageRange::Whole(r.model));
-  if (!r.model.checkpoint.empty()) {
-    ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *run.model, TpGroup{}));
-  }
-  if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*run.model, r.lora).status());
-  run.model->to(run.device);
+  const TpGroup tp = s.grid->TensorGroup();
+  s.model = Qwen3(r.model, tp, StageRange::Whole(r.model));
+  if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
+  if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora).status());
+  s.model->to(s.device);
 
   std::vector<NamedParam> named;
-  for (const auto& item : run.model->named_parameters()) {
+  std::vector<torch::Tensor> params;
+  for (const auto& item : s.model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
+    s.trainable.emplace_back(item.key(), item.value());
     named.push_back({item.key(), item.value()});
-    run.trainable.push_back(item.value());
+    params.push_back(item.value());
   }
-  run.optimizer = std::make_unique<AdamW>(named, r.optim);
+  s.tp_params = GroupByTpSplit(s.trainable, TpSplitDims(*s.model));
+  s.dp_buckets = std::make_unique<GradientBuckets>(params);
+  s.optimizer = std::make_unique<AdamW>(named, r.optim);
   return absl::OkStatus();
 }
 
-std::vector<RankShare> CountShares(const Run& run) {
-  RankShare share;
-  for (const auto& p : run.model->parameters()) {
-    share.params += p.numel();
-    if (p.requires_grad()) share.trainable_params += p.numel();
+// Every rank's coordinates and parameter counts, gathered for run.json.
+std::vector<RankShare> GatherShares(TrainState& s) {
+  int64_t params = 0, trainable = 0;
+  for (const auto& p : s.model->parameters()) {
+    params += p.numel();
+    if (p.requires_grad()) trainable += p.numel();
   }
-  return {share};
+  const Coordinates& c = s.grid->coords();
+  torch::Tensor mine = torch::tensor({s.world->rank(), c.tp, c.pp, c.ep, c.dp, params, trainable},
+                                     torch::TensorOptions().dtype(torch::kLong)).to(s.device);
+  torch::Tensor all = s.world->AllGather(mine).cpu().view({-1, 7});
+  std::vector<RankShare> shares;
+  for (int64_t i = 0; i < all.size(0); ++i) {
+    auto row = all[i];
+    shares.push_back({row[0].item<int64_t>(), row[1].item<int64_t>(), row[2].item<int64_t>(),
+                      row[3].item<int64_t>(), row[4].item<int64_t>(), row[5].item<int64_t>(),
+                      row[6].item<int64_t>()});
+  }
+  return shares;
 }
 
-Batch ToDevice(const Batch& b, torch::Device device) {
-  return {b.tokens.to(device), b.labels.to(device), b.positions.to(device)};
+// Test hook: ZEN_TEST_FAULT="RANK:STEP:fail|hang" makes that rank fail (or stop answering) at that step,
+// so the tests can prove a failing rank ends the whole job.
+void MaybeInjectFault(int64_t rank, int64_t step) {
+  const char* spec = std::getenv("ZEN_TEST_FAULT");
+  if (spec == nullptr) return;
+  long fault_rank = -1, fault_step = -1;
+  char kind[8] = {0};
+  if (std::sscanf(spec, "%ld:%ld:%7s", &fault_rank, &fault_step, kind) != 3) return;
+  if (fault_rank != rank || fault_step != step) return;
+  if (std::string(kind) == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+  TORCH_CHECK(false, "injected failure (ZEN_TEST_FAULT=", spec, ")");
 }
 
-struct StepResult {
-  double loss = 0;       // mean next-token loss over the global batch's unmasked tokens
-  double grad_norm = 0;  // before clipping
-  bool finite = true;
-};
+absl::Status Setup(TrainState& s, const WorldInfo& world) {
+  const Recipe& r = s.recipe;
+  ZEN_RETURN_IF_ERROR(CheckLayout(r, world.size).status());
+  ZEN_ASSIGN_OR_RETURN(s.device, ChooseDevice(r.train, world));
+  s.world = OpenWorld(r, world, s.device);
+  SetLogRank(static_cast<int>(s.world->rank()));
+  ZEN_ASSIGN_OR_RETURN(s.grid, Grid::Build(r, *s.world));
+  ZEN_ASSIGN_OR_RETURN(s.data, OpenDataSource(r));
+  s.total_steps = TotalSteps(r.train, s.data->TokensPerEpoch());
+  if (s.world->rank() == 0) ZEN_RETURN_IF_ERROR(PrepareOutputDir(r));
+  s.world->Barrier();
+  return BuildModel(s);
+}
 
-// One optimizer step: accumulate gradients over the step's micro-batches, clip, update.
-// Each micro-batch's summed loss is divided by the token count of the whole global batch, so the
-// gradient is that of the global mean, however the tokens are spread over micro-batches.
-StepResult RunStep(Run& run, int64_t step, double lr) {
-  const TrainSpec& t = run.recipe.train;
-  const int64_t micro_steps = AccumulationSteps(t, /*dp_size=*/1);
-  std::vector<Batch> micro;
-  int64_t loss_tokens = 0;
-  for (int64_t m = 0; m < micro_steps; ++m) {
-    micro.push_back(run.data->Rows(step * t.global_batch_size + m * t.micro_batch_size, t.micro_batch_size));
-    loss_tokens += micro.back().LossTokens();
+absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
+  const Recipe& r = s.recipe;
+  const bool writer = s.world->rank() == 0;
+  const std::vector<RankShare> shares = GatherShares(s);
+  std::unique_ptr<MetricsLog> metrics;
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  if (writer) {
+    ZEN_RETURN_IF_ERROR(WriteRunFiles(r, WorldFromEnvironment(), shares));
+    ZEN_ASSIGN_OR_RETURN(metrics, MetricsLog::Open(r.output_dir));
+    ZEN_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(r.output_dir));
   }
-  const double denominator = std::max<int64_t>(loss_tokens, 1);
+  const Layout& l = s.grid->layout();
+  Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", l.tp, ", pp ", l.pp,
+                    ", dp ", l.dp, ", ep ", l.ep, "), rank 0 holds ", shares[0].params, " parameters (",
+                    shares[0].trainable_params, " trainable); ", s.total_steps, " steps of ",
+                    TokensPerStep(r.train), " tokens; ", threads, " intra-op threads per rank; ", r.train.dtype,
+                    " on ", s.device.str()));
 
-  double loss_sum = 0;
-  for (const Batch& host_batch : micro) {
-    const Batch b = ToDevice(host_batch, run.device);
-    torch::Tensor loss;
-    {
-      AutocastScope autocast(t.dtype == "bf16", run.device);
-      loss = run.model->loss_sum(run.model->forward(b.tokens, b.positions), b.labels);
+  ProgressLine progress(r.train.log_interval);
+  TrainResult result;
+  int64_t bad_in_a_row = 0;
+  const int64_t tokens_per_step = TokensPerStep(r.train);
+  for (int64_t step = 0; step < s.total_steps; ++step) {
+    MaybeInjectFault(s.world->rank(), step + 1);
+    const double lr = LearningRate(r.optim, step, s.total_steps);
+    const auto start = Clock::now();
+    const StepResult out = RunStep(s, step, lr);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.steps = step + 1;
+    if (!out.finite) {
+      ++result.skipped_steps;
+      LogError(absl::StrCat("step ", step + 1, ": loss ", out.loss, ", grad norm ", out.grad_norm,
+                            " not finite: update skipped (", ++bad_in_a_row, " in a row)"));
+      if (bad_in_a_row >= r.train.max_bad_steps) {
+        return absl::AbortedError(absl::StrCat("training stopped: ", bad_in_a_row, " steps in a row had a non-finite "
+                                               "loss or gradient (train.max_bad_steps); lower optim.lr or check the data"));
+      }
+    } else {
+      bad_in_a_row = 0;
+      result.final_loss = out.loss;
     }
-    (loss / denominator).backward();
-    loss_sum += loss.item<double>();
+    if (!writer) continue;
+    const double tokens_per_s = tokens_per_step / seconds;
+    metrics->Write({{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
+                    {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
+                    {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"skipped_steps", result.skipped_steps}});
+    tensorboard->AddScalar("train/loss", step + 1, out.loss);
+    tensorboard->AddScalar("train/lr", step + 1, lr);
+    tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);
+    tensorboard->AddScalar("train/tokens_per_s", step + 1, tokens_per_s);
+    progress.Update(step + 1, s.total_steps, out.loss, lr, tokens_per_s);
   }
-
-  StepResult result;
-  result.loss = loss_sum / denominator;
-  result.grad_norm = ClipGradNorm(run.trainable, run.recipe.optim.grad_clip);
-  result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
-  if (result.finite) run.optimizer->Step(lr);
-  run.optimizer->ZeroGrad();
+  if (writer) {
+    progress.Finish();
+    ZEN_RETURN_IF_ERROR(tensorboard->Flush());
+    ZEN_RETURN_IF_ERROR(metrics->status());
+  }
+  s.world->Barrier();
   return result;
 }
 
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const Recipe& recipe) {
-  Run run{recipe};
-  run.world = WorldFromEnvironment();
-  ZEN_RETURN_IF_ERROR(CheckLayoutSupported(recipe, run.world));
-  ZEN_ASSIGN_OR_RETURN(run.device, ChooseDevice(recipe.train));
-  const int64_t threads = IntraOpThreads(recipe.train, run.world);
+  const WorldInfo world = WorldFromEnvironment();
+  const int64_t threads = IntraOpThreads(recipe.train, world);
   torch::set_num_threads(static_cast<int>(threads));
-
-  ZEN_ASSIGN_OR_RETURN(run.data, OpenDataSource(recipe));
-  run.total_steps = TotalSteps(recipe.train, run.data->TokensPerEpoch());
-  ZEN_RETURN_IF_ERROR(PrepareOutputDir(recipe));
-  ZEN_RETURN_IF_ERROR(BuildModel(run));
-  const std::vector<RankShare> shares = CountShares(run);
-  ZEN_RETURN_IF_ERROR(WriteRunFiles(recipe, run.world, shares));
-  Log0(absl::StrCat("zen train: ", recipe.model.name, ", ", shares[0].params, " parameters (",
-                    shares[0].trainable_params, " trainable), ", run.total_steps, " steps of ",
-                    TokensPerStep(recipe.train), " tokens, ", threads, " intra-op threads, ", recipe.train.dtype,
-                    " on ", run.device.str()));
-
-  ZEN_ASSIGN_OR_RETURN(std::unique_ptr<MetricsLog> metrics, MetricsLog::Open(recipe.output_dir));
-  ZEN_ASSIGN_OR_RETURN(std::unique_ptr<TensorBoardWriter> tensorboard, TensorBoardWriter::Open(recipe.output_dir));
-  ProgressLine progress(recipe.train.log_interval);
-
-  TrainResult result;
-  int64_t bad_in_a_row = 0;
-  const int64_t tokens_per_step = TokensPerStep(recipe.train);
-  for (int64_t step = 0; step < run.total_steps; ++step) {
-    const double lr = LearningRate(recipe.optim, step, run.total_steps);
-    const auto start = Clock::now();
-    const StepResult s = RunStep(run, step, lr);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const double tokens_per_s = tokens_per_step / seconds;
-    result.steps = step + 1;
-
-    if (!s.finite) {
-      ++result.skipped_steps;
-      LogError(absl::StrCat("step ", step + 1, ": loss ", s.loss, ", grad norm ", s.grad_norm,
-                            " not finite: step skipped (", ++bad_in_a_row, " in a row)"));
-      if (bad_in_a_row >= recipe.train.max_bad_steps) {
-        return absl::AbortedError(absl::StrCat("training stopped: ", bad_in_a_row,
-                                               " steps in a row had a non-finite loss or gradient "
-                                               "(train.max_bad_steps); lower optim.lr or check the data"));
-      }
-    } else {
-      bad_in_a_row = 0;
-      result.final_loss = s.loss;
-    }
-    metrics->Write({{"step", step + 1}, {"loss", s.loss}, {"lr", lr}, {"grad_norm", s.grad_norm},
-                   {"tokens", (step + 1) * tokens_per_step}, {"tokens_per_s", tokens_per_s},
-                   {"step_time_s", seconds}, {"skipped_steps", result.skipped_steps}});
-    tensorboard->AddScalar("train/loss", step + 1, s.loss);
-    tensorboard->AddScalar("train/lr", step + 1, lr);
-    tensorboard->AddScalar("train/grad_norm", step + 1, s.grad_norm);
-    tensorboard->AddScalar("train/tokens_per_s", step + 1, tokens_per_s);
-    progress.Update(step + 1, run.total_steps, s.loss, lr, tokens_per_s);
+  TrainState state(recipe);
+  // Collectives and autograd report failures as torch errors; they stop here and become a status.
+  try {
+    ZEN_RETURN_IF_ERROR(Setup(state, world));
+    return TrainLoop(state, threads);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(e.what_without_backtrace());
   }
-  progress.Finish();
-  ZEN_RETURN_IF_ERROR(tensorboard->Flush());
-  ZEN_RETURN_IF_ERROR(metrics->status());
-  return result;
 }
 
 }  // namespace zen

@@ -1,0 +1,71 @@
+#include "parallel/grid.h"
+
+namespace zen {
+namespace {
+
+// BadInput unless `n` is divisible by `degree`: "parallel.tensor=3: model.heads (16) is not divisible by 3".
+absl::Status Divides(int64_t degree, const char* degree_key, int64_t n, const char* what) {
+  if (n % degree == 0) return absl::OkStatus();
+  return BadInput(absl::StrCat(degree_key, "=", degree, ": ", what, " (", n, ") is not divisible by ", degree));
+}
+
+}  // namespace
+
+absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
+  Layout l;
+  l.tp = r.parallel.tensor;
+  l.pp = r.parallel.pipeline;
+  l.ep = r.parallel.expert;
+  if (world_size % (l.tp * l.pp) != 0) {
+    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.pp,
+                                 " does not divide the world size ", world_size, " (ranks launched)"));
+  }
+  l.dp = world_size / (l.tp * l.pp);
+  const ModelSpec& m = r.model;
+  ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.heads, "model.heads"));
+  ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.KvHeads(), "model.kv_heads"));
+  ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vocab, "model.vocab"));
+  if (!m.IsMoe() || m.moe_every > 1) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.ffn, "model.ffn"));
+  if (m.layers < l.pp) {
+    return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
+                                 ") is fewer than the pipeline stages"));
+  }
+  ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.dp, "the data-parallel size (world / (tensor × pipeline))"));
+  if (l.ep > 1) {
+    if (!m.IsMoe()) return BadInput(absl::StrCat("parallel.expert=", l.ep, ": the model has no experts"));
+    ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", m.experts, "model.experts"));
+  }
+  const int64_t dp_batch = r.train.micro_batch_size * l.dp;
+  if (r.train.global_batch_size % dp_batch != 0) {
+    return BadInput(absl::StrCat("train.global_batch_size (", r.train.global_batch_size,
+                                 ") must be a multiple of train.micro_batch_size × data-parallel size (",
+                                 r.train.micro_batch_size, " × ", l.dp, ")"));
+  }
+  return l;
+}
+
+Coordinates Locate(const Layout& l, int64_t rank) {
+  Coordinates c;
+  c.tp = rank % l.tp;
+  c.dp = (rank / l.tp) % l.dp;
+  c.pp = rank / (l.tp * l.dp);
+  c.ep = c.dp % l.ep;
+  c.edp = c.dp / l.ep;
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<Grid>> Grid::Build(const Recipe& recipe, Communicator& world) {
+  ZEN_ASSIGN_OR_RETURN(Layout layout, CheckLayout(recipe, world.size()));
+  std::unique_ptr<Grid> g(new Grid(world, layout));
+  const Coordinates c = Locate(layout, world.rank());
+  g->coords_ = c;
+  // Each split: the color names the group (all the other coordinates), the key orders ranks inside it.
+  g->tp_ = world.Split(c.dp + layout.dp * c.pp, c.tp, "tp");
+  g->dp_ = world.Split(c.tp + layout.tp * c.pp, c.dp, "dp");
+  g->pp_ = world.Split(c.tp + layout.tp * c.dp, c.pp, "pp");
+  g->ep_ = world.Split(c.tp + layout.tp * (c.edp + layout.dp * c.pp), c.ep, "ep");
+  g->edp_ = world.Split(c.tp + layout.tp * (c.ep + layout.ep * c.pp), c.edp, "edp");
+  return g;
+}
+
+}  // namespace zen

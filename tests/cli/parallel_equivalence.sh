@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The central test: tp=2, dp=2 and tp=2 × dp=2 under mpirun give the same per-step losses and gradient
+# norms as one process on the same seed and data (relative 1e-5, fp32), for LoRA and for full
+# fine-tuning; and run.json shows every rank holding only its share of the parameters.
+set -euo pipefail
+zen=$1 src=$2 python=$3
+cd "$src"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
+      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5 train.seq_len=64
+      train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120)
+mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+
+for mode in lora full; do
+  extra=()
+  [ "$mode" = full ] && extra=("~lora")
+  "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" output_dir="$work/$mode-1" > "$work/$mode-1.log" 2>&1
+  "${mpi[@]}" -np 2 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" parallel.tensor=2 \
+    output_dir="$work/$mode-tp2" > "$work/$mode-tp2.log" 2>&1 || { cat "$work/$mode-tp2.log"; exit 1; }
+  "${mpi[@]}" -np 2 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" \
+    output_dir="$work/$mode-dp2" > "$work/$mode-dp2.log" 2>&1 || { cat "$work/$mode-dp2.log"; exit 1; }
+  "${mpi[@]}" -np 4 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" parallel.tensor=2 \
+    output_dir="$work/$mode-tp2dp2" > "$work/$mode-tp2dp2.log" 2>&1 || { cat "$work/$mode-tp2dp2.log"; exit 1; }
+done
+
+"$python" - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+def rows(run):
+    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
+def close(a, b, rel=1e-5):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+failures = []
+for mode in ["lora", "full"]:
+    base = rows(mode + "-1")
+    assert len(base) == 5
+    for layout, world, tp in [("tp2", 2, 2), ("dp2", 2, 1), ("tp2dp2", 4, 2)]:
+        other = rows(mode + "-" + layout)
+        assert len(other) == 5, (mode, layout, len(other))
+        for a, b in zip(base, other):
+            for key in ["loss", "grad_norm"]:
+                if not close(a[key], b[key]):
+                    failures.append("%s %s step %d %s: one process %.9g, %s %.9g" % (mode, layout, a["step"], key, a[key], layout, b[key]))
+        worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+        print("%-5s %-7s losses %s, worst relative difference %.2e" % (mode, layout, [round(r["loss"], 6) for r in other], worst))
+        run = json.load(open(os.path.join(work, mode + "-" + layout, "run.json")))
+        single = json.load(open(os.path.join(work, mode + "-1", "run.json")))["ranks"][0]
+        assert run["world_size"] == world and len(run["ranks"]) == world, run
+        assert run["layout"]["tp"] == tp and run["layout"]["dp"] == world // tp, run["layout"]
+        for r in run["ranks"]:
+            if tp > 1:
+                assert r["params"] < single["params"], ("a tp rank must hold less than the whole model", r, single)
+                assert r["trainable_params"] < single["trainable_params"], (r, single)
+            else:
+                assert r["params"] == single["params"], (r, single)
+        if tp > 1:
+            # The tp ranks of one dp replica together hold every parameter once, plus the replicated norms.
+            held = sum(r["params"] for r in run["ranks"] if r["dp"] == 0)
+            print("      %-7s params per rank %s (one process: %d; tp group total %d)" % (
+                layout, [r["params"] for r in run["ranks"]], single["params"], held))
+            assert single["params"] < held < single["params"] * 1.1, (held, single["params"])
+if failures:
+    print("\n".join(failures))
+    sys.exit(1)
+PY
+echo PASS

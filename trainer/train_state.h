@@ -1,0 +1,47 @@
+// What one rank holds during a run: its groups, its share of the model, its optimizer, its data.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "core/recipe.h"
+#include "data/source.h"
+#include "models/qwen3.h"
+#include "parallel/communicator.h"
+#include "parallel/data_parallel.h"
+#include "parallel/grid.h"
+#include "parallel/tp_gradients.h"
+#include "trainer/adamw.h"
+
+namespace zen {
+
+struct TrainState {
+  explicit TrainState(const Recipe& r) : recipe(r) {}
+
+  const Recipe& recipe;
+  std::unique_ptr<Communicator> world;
+  std::unique_ptr<Grid> grid;
+  torch::Device device = torch::kCPU;
+  Qwen3 model{nullptr};
+  std::vector<std::pair<std::string, torch::Tensor>> trainable;  // (name, parameter)
+  TpParamGroups tp_params;
+  std::unique_ptr<GradientBuckets> dp_buckets;
+  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<DataSource> data;
+  int64_t total_steps = 0;
+};
+
+struct StepResult {
+  double loss = 0;       // mean next-token loss over the global batch's unmasked tokens
+  double grad_norm = 0;  // global L2 norm before clipping
+  int64_t loss_tokens = 0;
+  bool finite = true;    // false: the update was skipped
+};
+
+// One optimizer step of the global batch (this rank's share of it): forward and backward over its
+// micro-batches, gradient sync (tp partial sums, dp sums), clipping, AdamW.
+StepResult RunStep(TrainState& state, int64_t step, double lr);
+
+}  // namespace zen
