@@ -41,6 +41,15 @@ class Communicator {
 
   // Ranks with the same color form a new group, ordered by key (MPI_Comm_split).
   virtual std::unique_ptr<Communicator> Split(int64_t color, int64_t key, const std::string& name) = 0;
+
+  // Bytes this rank has sent into collectives and point-to-point messages of this group so far.
+  int64_t bytes_sent() const { return bytes_sent_; }
+
+ protected:
+  void CountBytes(const torch::Tensor& sent) { bytes_sent_ += sent.numel() * sent.element_size(); }
+
+ private:
+  int64_t bytes_sent_ = 0;
 };
 
 // Collectives that fail (timeout, transport error) throw c10::Error, since they run inside autograd;

@@ -42,6 +42,11 @@ class Grid {
   Communicator& ep() { return *ep_; }
   Communicator& edp() { return *edp_; }  // ranks holding the same experts: expert gradients average here
   TpGroup TensorGroup() { return TpGroup{tp_.get(), coords_.tp, layout_.tp}; }
+  // Bytes this rank has sent over all its groups so far (metrics.jsonl's comm_bytes per step).
+  int64_t BytesSent() const {
+    return world_.bytes_sent() + tp_->bytes_sent() + dp_->bytes_sent() + pp_->bytes_sent() + ep_->bytes_sent() +
+           edp_->bytes_sent();
+  }
 
  private:
   Grid(Communicator& world, Layout layout) : world_(world), layout_(layout) {}

@@ -74,6 +74,7 @@ void MpiCommunicator::AllReduce(torch::Tensor& x, MPI_Op op, const char* what) {
   if (size_ == 1) return;
   const bool low_precision = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
   torch::Tensor buffer = low_precision ? x.to(torch::kFloat) : CpuContiguous(x);
+  CountBytes(buffer);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buffer.data_ptr(), static_cast<int>(buffer.numel()),
                                ReduceType(buffer.scalar_type()), op, comm_, &request));
@@ -89,6 +90,7 @@ torch::Tensor MpiCommunicator::AllGather(const torch::Tensor& x) {
   std::vector<int64_t> shape = in.sizes().vec();
   shape.insert(shape.begin(), size_);
   torch::Tensor out = torch::empty(shape, in.options());
+  CountBytes(in);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Iallgather(in.data_ptr(), ByteCount(in), MPI_BYTE, out.data_ptr(), ByteCount(in), MPI_BYTE,
                                comm_, &request));
@@ -100,6 +102,7 @@ torch::Tensor MpiCommunicator::ReduceScatter(const torch::Tensor& x) {
   TORCH_CHECK(x.size(0) % size_ == 0, "reduce_scatter: ", x.size(0), " rows do not split over ", size_, " ranks");
   torch::Tensor in = x.to(x.scalar_type() == torch::kBFloat16 ? torch::kFloat : x.scalar_type()).contiguous();
   torch::Tensor out = torch::empty_like(in.narrow(0, 0, in.size(0) / size_));
+  CountBytes(in);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Ireduce_scatter_block(in.data_ptr(), out.data_ptr(), static_cast<int>(out.numel()),
                                           ReduceType(in.scalar_type()), MPI_SUM, comm_, &request));
@@ -123,6 +126,7 @@ torch::Tensor MpiCommunicator::AllToAll(const torch::Tensor& x, const std::vecto
     rc[r] = static_cast<int>(recv_counts[r] * row_bytes), rd[r] = static_cast<int>(recv_offset);
     send_offset += sc[r], recv_offset += rc[r];
   }
+  CountBytes(in);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Ialltoallv(in.data_ptr(), sc.data(), sd.data(), MPI_BYTE, out.data_ptr(), rc.data(), rd.data(),
                                MPI_BYTE, comm_, &request));
@@ -132,6 +136,7 @@ torch::Tensor MpiCommunicator::AllToAll(const torch::Tensor& x, const std::vecto
 
 void MpiCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
   torch::Tensor buffer = CpuContiguous(x);
+  if (rank_ == root) CountBytes(buffer);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Ibcast(buffer.data_ptr(), ByteCount(buffer), MPI_BYTE, static_cast<int>(root), comm_, &request));
   Wait(request, "broadcast");
@@ -140,6 +145,7 @@ void MpiCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
 
 void MpiCommunicator::Send(const torch::Tensor& x, int64_t peer) {
   const torch::Tensor buffer = CpuContiguous(x);
+  CountBytes(buffer);
   MPI_Request request;
   ZEN_MPI_CHECK(MPI_Isend(buffer.data_ptr(), ByteCount(buffer), MPI_BYTE, static_cast<int>(peer), 0, comm_, &request));
   Wait(request, "send");

@@ -91,6 +91,7 @@ void NcclCommunicator::End(const char* what, std::initializer_list<torch::Tensor
 
 void NcclCommunicator::AllReduceSum(torch::Tensor& x) {
   torch::Tensor buffer = CudaContiguous(x);
+  CountBytes(buffer);
   Begin();
   ZEN_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()),
                                ncclSum, comm_, stream_));
@@ -100,6 +101,7 @@ void NcclCommunicator::AllReduceSum(torch::Tensor& x) {
 
 void NcclCommunicator::AllReduceMax(torch::Tensor& x) {
   torch::Tensor buffer = CudaContiguous(x);
+  CountBytes(buffer);
   Begin();
   ZEN_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()),
                                ncclMax, comm_, stream_));
@@ -112,6 +114,7 @@ torch::Tensor NcclCommunicator::AllGather(const torch::Tensor& x) {
   std::vector<int64_t> shape = in.sizes().vec();
   shape.insert(shape.begin(), size());
   torch::Tensor out = torch::empty(shape, in.options());
+  CountBytes(in);
   Begin();
   ZEN_NCCL_CHECK(ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), NcclType(in.scalar_type()), comm_, stream_));
   End("all_gather", {in, out});
@@ -122,6 +125,7 @@ torch::Tensor NcclCommunicator::ReduceScatter(const torch::Tensor& x) {
   const torch::Tensor in = CudaContiguous(x);
   TORCH_CHECK(in.size(0) % size() == 0, "reduce_scatter: ", in.size(0), " rows do not split over ", size(), " ranks");
   torch::Tensor out = torch::empty_like(in.narrow(0, 0, in.size(0) / size()));
+  CountBytes(in);
   Begin();
   ZEN_NCCL_CHECK(ncclReduceScatter(in.data_ptr(), out.data_ptr(), out.numel(), NcclType(in.scalar_type()), ncclSum,
                                    comm_, stream_));
@@ -140,6 +144,7 @@ torch::Tensor NcclCommunicator::AllToAll(const torch::Tensor& x, const std::vect
   torch::Tensor out = torch::empty(shape, in.options());
   const ncclDataType_t type = NcclType(in.scalar_type());
   const int64_t bytes = in.element_size();
+  CountBytes(in);
   Begin();
   ZEN_NCCL_CHECK(ncclGroupStart());
   int64_t send_offset = 0, recv_offset = 0;
@@ -157,6 +162,7 @@ torch::Tensor NcclCommunicator::AllToAll(const torch::Tensor& x, const std::vect
 
 void NcclCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
   torch::Tensor buffer = CudaContiguous(x);
+  if (rank() == root) CountBytes(buffer);
   Begin();
   ZEN_NCCL_CHECK(ncclBroadcast(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()),
                                static_cast<int>(root), comm_, stream_));
@@ -166,6 +172,7 @@ void NcclCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
 
 void NcclCommunicator::Send(const torch::Tensor& x, int64_t peer) {
   const torch::Tensor buffer = CudaContiguous(x);
+  CountBytes(buffer);
   Begin();
   ZEN_NCCL_CHECK(ncclSend(buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()), static_cast<int>(peer),
                           comm_, stream_));

@@ -143,9 +143,11 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
   for (int64_t step = 0; step < s.total_steps; ++step) {
     MaybeInjectFault(s.world->rank(), step + 1);
     const double lr = LearningRate(r.optim, step, s.total_steps);
+    const int64_t bytes_before = s.grid->BytesSent();
     const auto start = Clock::now();
     const StepResult out = RunStep(s, step, lr);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const int64_t comm_bytes = s.grid->BytesSent() - bytes_before;
     result.steps = step + 1;
     if (!out.finite) {
       ++result.skipped_steps;
@@ -163,7 +165,8 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     const double tokens_per_s = tokens_per_step / seconds;
     metrics->Write({{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
                     {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
-                    {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"skipped_steps", result.skipped_steps}});
+                    {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
+                    {"skipped_steps", result.skipped_steps}});
     tensorboard->AddScalar("train/loss", step + 1, out.loss);
     tensorboard->AddScalar("train/lr", step + 1, lr);
     tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);
