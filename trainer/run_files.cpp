@@ -48,7 +48,8 @@ absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const s
   run["ranks"] = nlohmann::json::array();
   for (const RankShare& r : ranks) {
     run["ranks"].push_back({{"rank", r.rank}, {"tp", r.tp}, {"pp", r.pp}, {"ep", r.ep}, {"dp", r.dp},
-                            {"params", r.params}, {"trainable_params", r.trainable_params}});
+                            {"params", r.params}, {"trainable_params", r.trainable_params},
+                            {"optimizer_state", r.optimizer_state}});
   }
   return WriteJsonFile((dir / "run.json").string(), run);
 }

@@ -15,6 +15,7 @@ struct RankShare {
   int64_t rank = 0, tp = 0, pp = 0, ep = 0, dp = 0;
   int64_t params = 0;            // parameters this rank holds
   int64_t trainable_params = 0;  // of which trainable
+  int64_t optimizer_state = 0;   // elements of Adam moments this rank keeps (1/dp of them under ZeRO-1)
 };
 
 // Creates output_dir. With train.resume=false, an output_dir that already holds a run is BadInput.

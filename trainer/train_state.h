@@ -28,7 +28,8 @@ struct TrainState {
   std::vector<std::pair<std::string, torch::Tensor>> trainable;  // (name, parameter)
   TpParamGroups tp_params;
   std::unique_ptr<GradientBuckets> dp_buckets;
-  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<AdamW> optimizer;     // over this rank's parameters (all of them without ZeRO-1)
+  std::vector<int64_t> owners;          // ZeRO-1: the dp rank that updates each trainable parameter
   std::unique_ptr<DataSource> data;
   int64_t total_steps = 0;
 };

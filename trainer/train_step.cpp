@@ -3,6 +3,7 @@
 #include "core/derived.h"
 #include "trainer/grad_clip.h"
 #include "trainer/precision.h"
+#include "parallel/zero.h"
 #include "trainer/train_state.h"
 
 namespace zen {
@@ -30,15 +31,19 @@ double SumOver(Communicator& group, double value, torch::Device device) {
   return t.item<double>();
 }
 
+std::vector<torch::Tensor> TrainableTensors(const TrainState& s) {
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : s.trainable) params.push_back(p);
+  return params;
+}
+
 // Clips to optim.grad_clip (0 = off) by the global norm over every rank's share; returns the norm.
 double ClipByGlobalNorm(TrainState& s) {
   const double local = LocalSquaredGradNorm(s.tp_params, s.grid->layout().tp);
   const double norm = std::sqrt(SumOver(s.grid->tp(), local, s.device));
   const double max_norm = s.recipe.optim.grad_clip;
   if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {
-    std::vector<torch::Tensor> params;
-    for (const auto& [name, p] : s.trainable) params.push_back(p);
-    ScaleGrads(params, max_norm / (norm + 1e-6));
+    ScaleGrads(TrainableTensors(s), max_norm / (norm + 1e-6));
   }
   return norm;
 }
@@ -71,8 +76,11 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   s.dp_buckets->AllReduce(s.grid->dp());
   result.grad_norm = ClipByGlobalNorm(s);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
-  if (result.finite) s.optimizer->Step(lr);
-  s.optimizer->ZeroGrad();
+  if (result.finite) {
+    s.optimizer->Step(lr);
+    if (s.recipe.parallel.zero == 1) BroadcastFromOwners(TrainableTensors(s), s.owners, s.grid->dp());
+  }
+  for (auto& [name, p] : s.trainable) p.mutable_grad() = torch::Tensor();
   return result;
 }
 

@@ -18,6 +18,7 @@
 #include "parallel/mpi_communicator.h"
 #include "parallel/nccl_communicator.h"
 #include "parallel/world.h"
+#include "parallel/zero.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/metrics.h"
 #include "trainer/progress.h"
@@ -56,37 +57,45 @@ absl::Status BuildModel(TrainState& s) {
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora).status());
   s.model->to(s.device);
 
-  std::vector<NamedParam> named;
   std::vector<torch::Tensor> params;
+  std::vector<int64_t> numels;
   for (const auto& item : s.model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     s.trainable.emplace_back(item.key(), item.value());
-    named.push_back({item.key(), item.value()});
     params.push_back(item.value());
+    numels.push_back(item.value().numel());
   }
   s.tp_params = GroupByTpSplit(s.trainable, TpSplitDims(*s.model));
   s.dp_buckets = std::make_unique<GradientBuckets>(params);
-  s.optimizer = std::make_unique<AdamW>(named, r.optim);
+  // Without ZeRO-1 every dp rank owns (and keeps optimizer state for) every parameter.
+  s.owners = r.parallel.zero == 1 ? AssignOwners(numels, s.grid->layout().dp)
+                                  : std::vector<int64_t>(numels.size(), s.grid->coords().dp);
+  std::vector<NamedParam> owned;
+  for (size_t i = 0; i < s.trainable.size(); ++i) {
+    if (s.owners[i] == s.grid->coords().dp) owned.push_back({s.trainable[i].first, s.trainable[i].second});
+  }
+  s.optimizer = std::make_unique<AdamW>(owned, r.optim);
   return absl::OkStatus();
 }
 
 // Every rank's coordinates and parameter counts, gathered for run.json.
 std::vector<RankShare> GatherShares(TrainState& s) {
-  int64_t params = 0, trainable = 0;
+  int64_t params = 0, trainable = 0, optimizer_state = 0;
   for (const auto& p : s.model->parameters()) {
     params += p.numel();
     if (p.requires_grad()) trainable += p.numel();
   }
+  for (const auto& [name, t] : s.optimizer->StateTensors()) optimizer_state += t.dim() > 0 ? t.numel() : 0;
   const Coordinates& c = s.grid->coords();
-  torch::Tensor mine = torch::tensor({s.world->rank(), c.tp, c.pp, c.ep, c.dp, params, trainable},
+  torch::Tensor mine = torch::tensor({s.world->rank(), c.tp, c.pp, c.ep, c.dp, params, trainable, optimizer_state},
                                      torch::TensorOptions().dtype(torch::kLong)).to(s.device);
-  torch::Tensor all = s.world->AllGather(mine).cpu().view({-1, 7});
+  torch::Tensor all = s.world->AllGather(mine).cpu().view({-1, 8});
   std::vector<RankShare> shares;
   for (int64_t i = 0; i < all.size(0); ++i) {
     auto row = all[i];
     shares.push_back({row[0].item<int64_t>(), row[1].item<int64_t>(), row[2].item<int64_t>(),
                       row[3].item<int64_t>(), row[4].item<int64_t>(), row[5].item<int64_t>(),
-                      row[6].item<int64_t>()});
+                      row[6].item<int64_t>(), row[7].item<int64_t>()});
   }
   return shares;
 }

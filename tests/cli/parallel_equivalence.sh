@@ -23,6 +23,8 @@ for mode in lora full; do
     output_dir="$work/$mode-dp2" > "$work/$mode-dp2.log" 2>&1 || { cat "$work/$mode-dp2.log"; exit 1; }
   "${mpi[@]}" -np 4 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" parallel.tensor=2 \
     output_dir="$work/$mode-tp2dp2" > "$work/$mode-tp2dp2.log" 2>&1 || { cat "$work/$mode-tp2dp2.log"; exit 1; }
+  "${mpi[@]}" -np 2 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" "${extra[@]}" parallel.zero=1 \
+    output_dir="$work/$mode-dp2zero1" > "$work/$mode-dp2zero1.log" 2>&1 || { cat "$work/$mode-dp2zero1.log"; exit 1; }
 done
 
 "$python" - "$work" <<'PY'
@@ -36,7 +38,7 @@ failures = []
 for mode in ["lora", "full"]:
     base = rows(mode + "-1")
     assert len(base) == 5
-    for layout, world, tp in [("tp2", 2, 2), ("dp2", 2, 1), ("tp2dp2", 4, 2)]:
+    for layout, world, tp in [("tp2", 2, 2), ("dp2", 2, 1), ("tp2dp2", 4, 2), ("dp2zero1", 2, 1)]:
         other = rows(mode + "-" + layout)
         assert len(other) == 5, (mode, layout, len(other))
         for a, b in zip(base, other):
@@ -55,6 +57,12 @@ for mode in ["lora", "full"]:
                 assert r["trainable_params"] < single["trainable_params"], (r, single)
             else:
                 assert r["params"] == single["params"], (r, single)
+        if layout == "dp2zero1":
+            # ZeRO-1: each dp rank keeps Adam moments for about half the trainable parameters.
+            states = [r["optimizer_state"] for r in run["ranks"]]
+            print("      %-7s optimizer state per rank %s (one process: %d)" % (layout, states, single["optimizer_state"]))
+            assert sum(states) == single["optimizer_state"], (states, single["optimizer_state"])
+            assert max(states) < 0.75 * single["optimizer_state"], states
         if tp > 1:
             # The tp ranks of one dp replica together hold every parameter once, plus the replicated norms.
             held = sum(r["params"] for r in run["ranks"] if r["dp"] == 0)
