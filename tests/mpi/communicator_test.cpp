@@ -1,0 +1,143 @@
+// Collectives of the MPI backend (and NCCL where a GPU exists) on known inputs, run under mpirun with
+// 2 or 4 ranks. Every rank checks its own result; any failure fails the job.
+#include <mpi.h>
+
+#include <gtest/gtest.h>
+
+#include "core/recipe.h"
+#include "parallel/grid.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/nccl_communicator.h"
+
+namespace zen {
+namespace {
+
+Communicator& World() {
+  static std::unique_ptr<Communicator> world = MpiWorld(/*timeout_s=*/60);
+  return *world;
+}
+
+TEST(MpiCommunicator, AllReduceSumAndMaxCombineEveryRank) {
+  Communicator& w = World();
+  torch::Tensor x = torch::full({3}, static_cast<float>(w.rank() + 1));
+  w.AllReduceSum(x);
+  const float n = static_cast<float>(w.size());
+  EXPECT_TRUE(torch::allclose(x, torch::full({3}, n * (n + 1) / 2)));
+  torch::Tensor m = torch::tensor({static_cast<double>(w.rank())});
+  w.AllReduceMax(m);
+  EXPECT_EQ(m.item<double>(), w.size() - 1);
+  torch::Tensor b = torch::full({2}, 1.5, torch::kBFloat16);  // reduced in fp32, returned as bf16
+  w.AllReduceSum(b);
+  EXPECT_EQ(b.scalar_type(), torch::kBFloat16);
+  EXPECT_FLOAT_EQ(b[0].item<float>(), 1.5f * n);
+}
+
+TEST(MpiCommunicator, AllGatherConcatenatesInRankOrder) {
+  Communicator& w = World();
+  torch::Tensor mine = torch::full({2, 3}, static_cast<int64_t>(w.rank()), torch::kLong);
+  torch::Tensor all = w.AllGather(mine);
+  ASSERT_EQ(all.sizes(), (std::vector<int64_t>{2 * w.size(), 3}));
+  for (int64_t r = 0; r < w.size(); ++r) EXPECT_TRUE(all.narrow(0, 2 * r, 2).eq(r).all().item<bool>());
+}
+
+TEST(MpiCommunicator, ReduceScatterKeepsThisRanksRowsOfTheSum) {
+  Communicator& w = World();
+  torch::Tensor x = torch::arange(w.size() * 2, torch::kFloat).view({w.size() * 2, 1}) + w.rank();
+  torch::Tensor mine = w.ReduceScatter(x);  // rows 2r, 2r+1 summed over ranks
+  ASSERT_EQ(mine.size(0), 2);
+  const float ranks_sum = w.size() * (w.size() - 1) / 2.0f;
+  EXPECT_FLOAT_EQ(mine[0][0].item<float>(), w.size() * (2.0f * w.rank()) + ranks_sum);
+  EXPECT_FLOAT_EQ(mine[1][0].item<float>(), w.size() * (2.0f * w.rank() + 1) + ranks_sum);
+}
+
+TEST(MpiCommunicator, AllToAllMovesUnevenRowsIncludingNone) {
+  Communicator& w = World();
+  // Rank s sends (s + r) % 3 rows to rank r, each row filled with 100 s + r.
+  std::vector<int64_t> send(w.size()), recv(w.size());
+  std::vector<torch::Tensor> rows;
+  for (int64_t r = 0; r < w.size(); ++r) {
+    send[r] = (w.rank() + r) % 3;
+    recv[r] = (r + w.rank()) % 3;
+    rows.push_back(torch::full({send[r], 4}, static_cast<float>(100 * w.rank() + r)));
+  }
+  torch::Tensor got = w.AllToAll(torch::cat(rows), send, recv);
+  int64_t offset = 0;
+  for (int64_t s = 0; s < w.size(); ++s) {
+    torch::Tensor from_s = got.narrow(0, offset, recv[s]);
+    EXPECT_TRUE(from_s.eq(static_cast<float>(100 * s + w.rank())).all().item<bool>()) << "from rank " << s;
+    offset += recv[s];
+  }
+  EXPECT_EQ(offset, got.size(0));
+}
+
+TEST(MpiCommunicator, BroadcastAndPointToPointDeliverTheRootsData) {
+  Communicator& w = World();
+  torch::Tensor x = w.rank() == 1 ? torch::arange(5, torch::kFloat) : torch::zeros({5});
+  w.Broadcast(x, /*root=*/1);
+  EXPECT_TRUE(torch::equal(x, torch::arange(5, torch::kFloat)));
+  // A ring: each rank sends its rank to the next and receives from the previous.
+  const int64_t next = (w.rank() + 1) % w.size(), prev = (w.rank() + w.size() - 1) % w.size();
+  torch::Tensor got = torch::zeros({1}, torch::kLong);
+  if (w.rank() % 2 == 0) {
+    w.Send(torch::tensor({w.rank()}), next);
+    w.Recv(got, prev);
+  } else {
+    w.Recv(got, prev);
+    w.Send(torch::tensor({w.rank()}), next);
+  }
+  EXPECT_EQ(got.item<int64_t>(), prev);
+}
+
+TEST(Grid, GroupsHoldTheRanksMegatronOrderPutsThere) {
+  Communicator& w = World();
+  if (w.size() != 4) GTEST_SKIP() << "this layout test needs 4 ranks, the job has " << w.size();
+  Recipe r;
+  r.model.layers = 2, r.model.hidden = 64, r.model.heads = 4, r.model.ffn = 128, r.model.vocab = 512;
+  r.parallel.tensor = 2;
+  r.train.global_batch_size = 4;
+  auto grid = Grid::Build(r, w);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  // tp fastest: ranks {0,1} and {2,3} are tp groups; {0,2} and {1,3} are dp groups.
+  torch::Tensor tp_members = (*grid)->tp().AllGather(torch::tensor({w.rank()}));
+  torch::Tensor dp_members = (*grid)->dp().AllGather(torch::tensor({w.rank()}));
+  const int64_t tp_first = w.rank() - w.rank() % 2;
+  EXPECT_TRUE(torch::equal(tp_members, torch::tensor({tp_first, tp_first + 1})));
+  EXPECT_TRUE(torch::equal(dp_members, torch::tensor({w.rank() % 2, w.rank() % 2 + 2})));
+  EXPECT_EQ((*grid)->coords().tp, w.rank() % 2);
+  EXPECT_EQ((*grid)->coords().dp, w.rank() / 2);
+}
+
+TEST(NcclCommunicator, AllReduceAgreesWithMpi) {
+  if (!torch::cuda::is_available()) {
+    GTEST_SKIP() << "no CUDA device here: the NCCL backend (NCCL " << NcclCommunicator::Version()
+                 << ") is compiled and linked but runs only on a GPU machine (bench/gpu/)";
+  }
+  Communicator& w = World();
+  auto mpi = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, "nccl-world", 60);
+  auto nccl = NcclCommunicator::Create(std::move(mpi), 0);
+  torch::Tensor cpu = torch::randn({1000}, torch::TensorOptions().dtype(torch::kFloat)) + w.rank();
+  torch::Tensor gpu = cpu.to(torch::kCUDA);
+  w.AllReduceSum(cpu);
+  nccl->AllReduceSum(gpu);
+  EXPECT_TRUE(torch::allclose(gpu.cpu(), cpu, 1e-5, 1e-5));
+}
+
+}  // namespace
+}  // namespace zen
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  zen::World();  // MPI_Init before any test
+  // Only rank 0 prints results, but every rank's failures count: the job's exit code is the max.
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  const int failed = RUN_ALL_TESTS();
+  int any_failed = 0;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  zen::FinalizeMpi();
+  return any_failed;
+}
