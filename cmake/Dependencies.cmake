@@ -35,6 +35,8 @@ target_include_directories(zen_nccl INTERFACE "${NCCL_INCLUDE_DIR}")
 target_link_libraries(zen_nccl INTERFACE "${NCCL_LIBRARY}")
 
 # Every target that uses torch reuses one precompiled header (torch headers dominate compile time).
+# All targets compile with the compiler's default code model (Debian's gcc: PIE), so libraries and
+# executables agree with the header's flags; a -fPIC/-fPIE mismatch makes gcc ignore the header.
 add_library(zen_pch STATIC cmake/pch.cpp)
 target_link_libraries(zen_pch PUBLIC ${TORCH_LIBRARIES})
 target_precompile_headers(zen_pch PUBLIC <torch/torch.h>)

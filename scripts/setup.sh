@@ -34,6 +34,9 @@ if [ ! -f "$stamp" ] || ! sha256sum --check --status "$stamp" 2> /dev/null; then
   sha256sum requirements.txt > "$stamp"
 fi
 
+# ccache shares objects between clones (paths relative to the checkout) and caches PCH users too.
+export CCACHE_BASEDIR="$PWD" CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
