@@ -22,12 +22,14 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::pair<std::string, torch::ScalarType>>& DtypeNames() {
+  // clang-format off
   static const std::vector<std::pair<std::string, torch::ScalarType>> names = {
       {"F64", torch::kFloat64},  {"F32", torch::kFloat32},          {"F16", torch::kFloat16},
       {"BF16", torch::kBFloat16}, {"F8_E4M3", torch::kFloat8_e4m3fn}, {"F8_E5M2", torch::kFloat8_e5m2},
       {"I64", torch::kInt64},    {"I32", torch::kInt32},            {"I16", torch::kInt16},
       {"I8", torch::kInt8},      {"U8", torch::kUInt8},             {"BOOL", torch::kBool},
   };
+  // clang-format on
   return names;
 }
 
@@ -107,10 +109,14 @@ absl::StatusOr<torch::Tensor> ParseEntry(const std::string& name, const json& en
   ZEN_ASSIGN_OR_RETURN(int64_t begin, NonNegative(offsets[0], absl::StrCat("tensor '", name, "' offsets")));
   ZEN_ASSIGN_OR_RETURN(int64_t end, NonNegative(offsets[1], absl::StrCat("tensor '", name, "' offsets")));
   const int64_t element = static_cast<int64_t>(c10::elementSize(*type));
-  if (begin > end || end > data_size || end - begin != numel * element) {
-    return BadInput(absl::StrCat("tensor '", name, "': data_offsets [", begin, ", ", end,
-                                 ") do not hold ", numel, " x ", element, " bytes within the ", data_size,
-                                 " bytes of data"));
+  if (end > data_size) {
+    return BadInput(absl::StrCat("truncated file: tensor '", name, "' ends at byte ", end,
+                                 " of the data (data_offsets) but only ", data_size,
+                                 " bytes follow the header"));
+  }
+  if (begin > end || end - begin != numel * element) {
+    return BadInput(absl::StrCat("tensor '", name, "': data_offsets [", begin, ", ", end, ") do not hold ",
+                                 numel, " x ", element, " bytes"));
   }
   auto options = torch::TensorOptions().dtype(*type);
   const uint8_t* p = data + begin;
@@ -120,12 +126,14 @@ absl::StatusOr<torch::Tensor> ParseEntry(const std::string& name, const json& en
     std::memcpy(copy.data_ptr(), p, end - begin);
     return copy;
   }
-  return torch::from_blob(const_cast<uint8_t*>(p), shape, [mapping](void*) {}, options);
+  return torch::from_blob(
+      const_cast<uint8_t*>(p), shape, [mapping](void*) {}, options);
 }
 
 absl::StatusOr<SafetensorsContents> Parse(const std::shared_ptr<Mapping>& mapping) {
   const int64_t size = static_cast<int64_t>(mapping->size);
-  if (size < 8) return BadInput(absl::StrCat("truncated file: ", size, " bytes, less than the 8-byte header length"));
+  if (size < 8)
+    return BadInput(absl::StrCat("truncated file: ", size, " bytes, less than the 8-byte header length"));
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | mapping->data[i];
   if (header_len > static_cast<uint64_t>(size - 8)) {
@@ -181,7 +189,8 @@ absl::Status WriteSafetensors(const std::string& path,
     }
     blobs.push_back(tensor.detach().to(torch::kCPU).contiguous());
     const int64_t bytes = blobs.back().numel() * blobs.back().element_size();
-    header[name] = {{"dtype", *dtype}, {"shape", tensor.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", *dtype}, {"shape", tensor.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();

@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include "parallel/tp_group.h"  // defines: TpGroup
+
 namespace zen {
 
 // One draw from torch's global generator (torch::manual_seed makes it reproducible).
@@ -16,5 +18,10 @@ uint64_t DrawSeed();
 
 // A CPU generator for the tensor called `name`, from a seed of DrawSeed().
 at::Generator GeneratorFor(uint64_t seed, const std::string& name);
+
+// As Hugging Face initialises a decoder (initializer_range `std`): parameters whose name ends in
+// "norm.weight" = 1, every other one ~ N(0, std), drawn at full shape from GeneratorFor(seed, name) and
+// sliced for this rank along the dim parallel/layers.h splits it.
+void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, double std = 0.02);
 
 }  // namespace zen

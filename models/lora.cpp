@@ -20,6 +20,7 @@ struct TargetName {
 };
 
 const std::vector<TargetName>& TargetNames() {
+  // clang-format off
   static const std::vector<TargetName> names = {
       {"q", {L::kQ}},       {"q_proj", {L::kQ}},       {"k", {L::kK}},       {"k_proj", {L::kK}},
       {"v", {L::kV}},       {"v_proj", {L::kV}},       {"o", {L::kO}},       {"o_proj", {L::kO}},
@@ -31,6 +32,7 @@ const std::vector<TargetName>& TargetNames() {
       {"experts.*.mlp", {L::kExpertGate, L::kExpertUp, L::kExpertDown}},
       {"shared", {L::kSharedGate, L::kSharedUp, L::kSharedDown}},
   };
+  // clang-format on
   return names;
 }
 
@@ -95,8 +97,8 @@ absl::StatusOr<std::vector<LoraLinear>> ResolveLoraTarget(const std::string& tar
   }
   std::vector<std::string> names;
   for (const auto& known : TargetNames()) names.push_back(known.name);
-  return BadInput(absl::StrCat("lora.targets: unknown target '", target, "' (known: ",
-                               absl::StrJoin(names, ", "), ")"));
+  return BadInput(
+      absl::StrCat("lora.targets: unknown target '", target, "' (known: ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::StatusOr<std::vector<LoraLinear>> ResolveLoraTargets(const std::vector<std::string>& targets) {
@@ -126,7 +128,8 @@ absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec
         matched = true;
       }
     }
-    if (!matched) return BadInput(absl::StrCat("lora.targets: '", target, "' matches no module of this model"));
+    if (!matched)
+      return BadInput(absl::StrCat("lora.targets: '", target, "' matches no module of this model"));
   }
   for (const auto& [name, linear] : chosen) {
     if (linear->HasLora()) return absl::FailedPreconditionError(absl::StrCat(name, " already carries LoRA"));

@@ -15,6 +15,7 @@
 namespace zen {
 
 // The kinds of linear a target can name. One recipe entry may denote several (experts.*.wi = gate + up).
+// clang-format off
 enum class LoraLinear {
   kQ, kK, kV, kO,                       // attention projections
   kGate, kUp, kDown,                    // the dense SwiGLU MLP (not experts, not the shared expert)
@@ -22,6 +23,7 @@ enum class LoraLinear {
   kExpertGate, kExpertUp, kExpertDown,  // every routed expert's SwiGLU
   kSharedGate, kSharedUp, kSharedDown,  // the shared expert's SwiGLU
 };
+// clang-format on
 
 // Recipe names (lora.targets) and what they denote:
 //   q|q_proj, k|k_proj, v|v_proj, o|o_proj, gate|gate_proj, up|up_proj, down|down_proj: that dense linear;

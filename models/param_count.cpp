@@ -57,8 +57,9 @@ ParamCounts CountParams(const ModelSpec& s) {
   counts.total = counts.active = outside;
   for (int64_t l = 0; l < s.layers; ++l) {
     // Attention, its two per-head norms, the two layer norms, and the dense MLP (zero on MoE layers).
-    const double common = Sum(s, l, {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown,
-                                     L::kRouter, L::kSharedGate, L::kSharedUp, L::kSharedDown}) +
+    const double common = Sum(s, l,
+                              {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter,
+                               L::kSharedGate, L::kSharedUp, L::kSharedDown}) +
                           2.0 * s.HeadDim() + 2.0 * c;
     const double experts = Sum(s, l, {L::kExpertGate, L::kExpertUp, L::kExpertDown});
     counts.total += common + experts;

@@ -2,15 +2,11 @@
 
 #include <string>
 
-#include "core/status.h"   // defines: BadInput, ZEN_RETURN_IF_ERROR
-#include "models/init.h"   // defines: DrawSeed, GeneratorFor
+#include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
+#include "models/init.h"  // defines: DrawSeed, InitParameters
 
 namespace zen {
 namespace {
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 absl::Status RequirePositive(const char* key, int64_t value) {
   if (value > 0) return absl::OkStatus();
@@ -29,8 +25,8 @@ absl::Status CheckSupported(const ModelSpec& spec) {
   ZEN_RETURN_IF_ERROR(RequirePositive("model.ffn", spec.ffn));
   ZEN_RETURN_IF_ERROR(RequirePositive("model.vocab", spec.vocab));
   if (spec.KvHeads() <= 0 || spec.heads % spec.KvHeads() != 0) {
-    return BadInput(absl::StrCat("model.kv_heads: ", spec.KvHeads(), " does not divide model.heads (",
-                                 spec.heads, ")"));
+    return BadInput(
+        absl::StrCat("model.kv_heads: ", spec.KvHeads(), " does not divide model.heads (", spec.heads, ")"));
   }
   if (spec.HeadDim() <= 0 || spec.HeadDim() % 2 != 0) {
     return BadInput(absl::StrCat("model.head_dim: RoPE needs an even head size, got ", spec.HeadDim()));
@@ -40,15 +36,20 @@ absl::Status CheckSupported(const ModelSpec& spec) {
 
 Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage)
     : spec_(spec), tp_(tp), stage_(stage) {
+  // The model's only draw from the global generator: InitParameters sets every weight from it, so the
+  // layers skip their own (layout-dependent) draws.
+  const uint64_t seed = DrawSeed();
+  SkipLayerInit skip_layer_init;
   const absl::Status supported = CheckSupported(spec);
   TORCH_CHECK(supported.ok(), std::string(supported.message()));
-  TORCH_CHECK(0 <= stage.first_layer && stage.first_layer <= stage.end_layer &&
-                  stage.end_layer <= spec.layers,
-              "stage layers [", stage.first_layer, ", ", stage.end_layer, ") outside [0, ", spec.layers, ")");
+  TORCH_CHECK(
+      0 <= stage.first_layer && stage.first_layer <= stage.end_layer && stage.end_layer <= spec.layers,
+      "stage layers [", stage.first_layer, ", ", stage.end_layer, ") outside [0, ", spec.layers, ")");
   auto body = register_module("model", std::make_shared<torch::nn::Module>("Qwen3Model"));
   const bool tied_head = stage.has_head && spec.tie_embeddings;
   if (stage.has_embedding || tied_head) {
-    embed_tokens_ = body->register_module("embed_tokens", VocabParallelEmbedding(spec.vocab, spec.hidden, tp));
+    embed_tokens_ =
+        body->register_module("embed_tokens", VocabParallelEmbedding(spec.vocab, spec.hidden, tp));
   }
   auto layers = body->register_module("layers", torch::nn::ModuleDict());
   for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
@@ -62,25 +63,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage)
       lm_head_ = register_module("lm_head", ColumnParallelLinear(spec.hidden, spec.vocab, tp));
     }
   }
-  InitParameters();
-}
-
-void Qwen3Impl::InitParameters() {
-  const uint64_t seed = DrawSeed();
-  const auto split_dims = TpSplitDims(*this);
-  torch::NoGradGuard no_grad;
-  for (auto& p : named_parameters()) {
-    torch::Tensor param = p.value();
-    if (EndsWith(p.key(), "norm.weight")) {
-      param.fill_(1.0);
-      continue;
-    }
-    const int64_t dim = split_dims.at(p.key());
-    std::vector<int64_t> full_shape = param.sizes().vec();
-    if (dim >= 0) full_shape[dim] *= tp_.size;
-    auto full = torch::empty(full_shape).normal_(0.0, 0.02, GeneratorFor(seed, p.key()));
-    param.copy_(TpShard(full, dim, tp_));
-  }
+  InitParameters(*this, seed, tp);
 }
 
 torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tensor& positions) {
@@ -91,8 +74,7 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions) {
   TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
                   positions.size(1) == hidden.size(1),
-              "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ",
-              positions.sizes());
+              "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
   const Rope rope = MakeRope(positions, spec_.HeadDim(), spec_.rope_theta, hidden.scalar_type());
   torch::Tensor window;  // (T, T), built once for all sliding layers
   torch::Tensor x = hidden;

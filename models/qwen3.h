@@ -13,10 +13,10 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
-#include "core/recipe.h"           // defines: ModelSpec
-#include "models/qwen3_blocks.h"   // defines: Qwen3DecoderLayer, RmsNorm
-#include "parallel/layers.h"       // defines: VocabParallelEmbedding, ColumnParallelLinear
-#include "parallel/tp_group.h"     // defines: TpGroup
+#include "core/recipe.h"          // defines: ModelSpec
+#include "models/qwen3_blocks.h"  // defines: Qwen3DecoderLayer, RmsNorm
+#include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
+#include "parallel/tp_group.h"    // defines: TpGroup
 
 namespace zen {
 
@@ -33,8 +33,8 @@ absl::Status CheckSupported(const ModelSpec& spec);
 
 class Qwen3Impl : public torch::nn::Module {
  public:
-  // Parameters are drawn deterministically from one draw of torch's global generator: each is a slice
-  // of a full tensor seeded by its name, so every (tp, stage) layout holds the same numbers.
+  // Parameters come from exactly one draw of torch's global generator (models/init.h: each is a slice
+  // of a full tensor seeded by its name, so every (tp, stage) layout holds the same numbers).
   // Weights ~ N(0, 0.02), norms = 1. A tied head on a stage without the embedding keeps its own copy
   // of model.embed_tokens (its gradient must then be summed with the first stage's).
   Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage);
@@ -54,16 +54,14 @@ class Qwen3Impl : public torch::nn::Module {
   const StageRange& stage() const { return stage_; }
 
  private:
-  void InitParameters();
-
   ModelSpec spec_;
   TpGroup tp_;
   StageRange stage_;
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
-  std::vector<bool> sliding_;                      // per held layer: uses the sliding window
-  RmsNorm norm_{nullptr};                          // last stage only
-  ColumnParallelLinear lm_head_{nullptr};          // untied last stage only
+  std::vector<bool> sliding_;              // per held layer: uses the sliding window
+  RmsNorm norm_{nullptr};                  // last stage only
+  ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
 };
 TORCH_MODULE(Qwen3);
 

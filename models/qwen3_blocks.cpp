@@ -30,8 +30,8 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
 Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, torch::ScalarType dtype) {
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
   auto inv_freq = 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, f32) / head_dim);  // (hd/2)
-  auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;                      // (B, T, hd/2)
-  auto angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);                                // (B, 1, T, hd)
+  auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;                     // (B, T, hd/2)
+  auto angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);                               // (B, 1, T, hd)
   return Rope{angles.cos().to(dtype), angles.sin().to(dtype)};
 }
 
@@ -69,9 +69,8 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& ro
   k = ApplyRope(k, rope);
   // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd).
   const bool gqa = local_heads_ != local_kv_heads_;
-  auto y = mask.defined()
-               ? torch::scaled_dot_product_attention(q, k, v, mask, 0.0, false, std::nullopt, gqa)
-               : torch::scaled_dot_product_attention(q, k, v, {}, 0.0, true, std::nullopt, gqa);
+  auto y = mask.defined() ? torch::scaled_dot_product_attention(q, k, v, mask, 0.0, false, std::nullopt, gqa)
+                          : torch::scaled_dot_product_attention(q, k, v, {}, 0.0, true, std::nullopt, gqa);
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 
@@ -89,8 +88,7 @@ Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, const TpGrou
   self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
   mlp = register_module("mlp", Qwen3Mlp(spec.hidden, spec.ffn, tp));
   input_layernorm = register_module("input_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
-  post_attention_layernorm =
-      register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
 }
 
 torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,

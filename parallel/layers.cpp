@@ -13,9 +13,12 @@ int64_t LocalSize(int64_t n, const TpGroup& tp, const char* what) {
   return tp.ShardSize(n);
 }
 
-// Plain-layer initialisation (HF initializer_range 0.02); the model may overwrite it deterministically.
+thread_local bool skip_layer_init = false;
+
+// Plain-layer initialisation (HF initializer_range 0.02), unless the model sets the weights itself.
 torch::Tensor InitialWeight(int64_t rows, int64_t cols) {
-  return torch::empty({rows, cols}).normal_(0.0, 0.02);
+  auto weight = torch::empty({rows, cols});
+  return skip_layer_init ? weight : weight.normal_(0.0, 0.02);
 }
 
 int64_t SplitDimOf(const torch::nn::Module& module, const std::string& name) {
@@ -26,8 +29,11 @@ int64_t SplitDimOf(const torch::nn::Module& module, const std::string& name) {
 
 }  // namespace
 
-ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim,
-                                       const TpGroup& tp)
+SkipLayerInit::SkipLayerInit() : previous_(skip_layer_init) { skip_layer_init = true; }
+
+SkipLayerInit::~SkipLayerInit() { skip_layer_init = previous_; }
+
+ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp)
     : tp_(tp), in_(in), out_(out), weight_split_dim_(weight_split_dim) {
   const int64_t out_local = weight_split_dim == 0 ? LocalSize(out, tp, "out_features") : out;
   const int64_t in_local = weight_split_dim == 1 ? LocalSize(in, tp, "in_features") : in;
@@ -73,7 +79,7 @@ torch::Tensor ParallelLinearBase::LocalForward(const torch::Tensor& x) {
   auto y = torch::linear(x, weight);  // (..., out_local)
   if (!HasLora()) return y;
   auto h = lora_.dropout > 0 ? torch::dropout(x, lora_.dropout, is_training()) : x;
-  auto low = torch::linear(h, lora_A);                   // (..., r); a partial sum when row-parallel
+  auto low = torch::linear(h, lora_A);                  // (..., r); a partial sum when row-parallel
   return y + torch::linear(low, lora_B) * lora_.scale;  // B's product keeps it partial, reduced with y
 }
 

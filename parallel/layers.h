@@ -40,7 +40,7 @@ class ParallelLinearBase : public torch::nn::Module {
 
   // The dim of parameter `name` ("weight", "lora_A", "lora_B") that is split across the group; -1 = whole.
   int64_t SplitDim(const std::string& name) const;
-  int64_t in_features() const { return in_; }    // full, unsharded widths
+  int64_t in_features() const { return in_; }  // full, unsharded widths
   int64_t out_features() const { return out_; }
 
   torch::Tensor weight;  // (out_local, in_local)
@@ -100,6 +100,20 @@ class VocabParallelEmbeddingImpl : public torch::nn::Module {
   int64_t vocab_;
 };
 TORCH_MODULE(VocabParallelEmbedding);
+
+// While alive, the layers constructed on this thread leave their weights uninitialised (torch::empty)
+// instead of drawing N(0, 0.02) from torch's global generator: for a model that sets every parameter
+// itself right after construction (models/init.h: InitParameters) and so draws nothing layout-dependent.
+class SkipLayerInit {
+ public:
+  SkipLayerInit();
+  ~SkipLayerInit();
+  SkipLayerInit(const SkipLayerInit&) = delete;
+  SkipLayerInit& operator=(const SkipLayerInit&) = delete;
+
+ private:
+  bool previous_;
+};
 
 // The sum (not the mean: the trainer divides by the global token count) of the next-token cross
 // entropies, computed in fp32 without gathering the vocab.

@@ -1,6 +1,7 @@
 // Helpers for the trainer tests: scratch folders and Python oracles run with the project's venv.
 #pragma once
 
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,13 @@
 
 namespace zen::testing {
 
+// rm -rf. Not std::filesystem::remove_all: the torch wheel exports its own statically linked copy of
+// libstdc++'s filesystem functions, and its remove_all jumps to a null pointer (pytorch/pytorch#133437).
+inline void RemoveTree(const std::string& path) {
+  nftw(path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); },
+       16, FTW_DEPTH | FTW_PHYS);
+}
+
 // A fresh, empty folder under the system temp dir, removed when the test ends.
 class ScratchDir {
  public:
@@ -26,10 +34,10 @@ class ScratchDir {
     path_ = (std::filesystem::temp_directory_path() /
              ("zen_" + name + "_" + std::to_string(getpid())))
                 .string();
-    std::filesystem::remove_all(path_);
+    RemoveTree(path_);
     std::filesystem::create_directories(path_);
   }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  ~ScratchDir() { RemoveTree(path_); }
   const std::string& path() const { return path_; }
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
