@@ -2,6 +2,7 @@
 // 0 success, 2 bad input (one message on stderr naming what is wrong), 1 runtime failure.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ using Args = std::vector<std::string>;
 
 int TrainCommand(const Args& args);
 int ValidateCommand(const Args& args);
+int TokenizeCommand(const Args& args);  // cli/tokenize_command.cpp
+int DataCommand(const Args& args);      // cli/data_command.cpp: `zen data prepare ...`
 
 // Splits `RECIPE [OVERRIDE...] [--flag [value]...]`: the first positional is the recipe, the rest are
 // overrides. `flags_with_value` names the flags that take a value; any other --flag is boolean.
@@ -24,6 +27,16 @@ struct RecipeArgs {
 };
 absl::StatusOr<RecipeArgs> ParseRecipeArgs(const Args& args, const std::vector<std::string>& boolean_flags,
                                            const std::vector<std::string>& flags_with_value);
+
+// Flags of a command that takes no recipe: `--switch`, `--name value`, and for `multi` flags
+// `--name v1 v2 ...` (the values up to the next --flag). Defined in cli/data_command.cpp.
+struct FlagArgs {
+  std::map<std::string, std::vector<std::string>> values;
+  bool Has(const std::string& flag) const { return values.count(flag) > 0; }
+  std::string Get(const std::string& flag, const std::string& fallback = "") const;
+};
+absl::StatusOr<FlagArgs> ParseFlags(const Args& args, const std::vector<std::string>& switches,
+                                    const std::vector<std::string>& single, const std::vector<std::string>& multi);
 
 // Prints the status (if not OK) and returns the exit code it maps to.
 int ExitCode(const absl::Status& status);

@@ -1,0 +1,121 @@
+// `zen data prepare --tokenizer PATH --input FILE... --output DIR [...]`: token shards for training.
+// Also the flag parser of commands that take no recipe (ParseFlags, declared in cli/commands.h).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "data/prepare.h"
+
+namespace zen {
+
+std::string FlagArgs::Get(const std::string& flag, const std::string& fallback) const {
+  auto it = values.find(flag);
+  return it == values.end() || it->second.empty() ? fallback : it->second.front();
+}
+
+absl::StatusOr<FlagArgs> ParseFlags(const Args& args, const std::vector<std::string>& switches,
+                                    const std::vector<std::string>& single, const std::vector<std::string>& multi) {
+  auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  FlagArgs parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    std::vector<std::string>& values = parsed.values[flag];
+    if (contains(switches, flag)) continue;
+    const bool is_multi = contains(multi, flag);
+    if (!is_multi && !contains(single, flag)) return BadInput(absl::StrCat(flag, ": unknown argument"));
+    while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+      values.push_back(args[++i]);
+      if (!is_multi) break;
+    }
+    if (values.empty()) return BadInput(absl::StrCat(flag, ": expects a value"));
+  }
+  return parsed;
+}
+
+namespace {
+
+absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(const Args& args) {
+  ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
+                       ParseFlags(args, {"--skip-bad"},
+                                  {"--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate", "--seed",
+                                   "--threads", "--shard-tokens"},
+                                  {"--input"}));
+  PrepareOptions o;
+  if (!flags.Has("--tokenizer")) return BadInput("--tokenizer: expected a tokenizer.json path or \"bytes\"");
+  o.tokenizer = flags.Get("--tokenizer");
+  if (flags.Has("--input")) o.inputs = flags.values.at("--input");
+  o.output_dir = flags.Get("--output");
+  o.format = flags.Get("--format", o.format);
+  o.loss_mask = flags.Get("--loss-mask", o.loss_mask);
+  o.skip_bad = flags.Has("--skip-bad");
+  if (!absl::SimpleAtod(flags.Get("--fim-rate", "0"), &o.fim_rate)) return BadInput("--fim-rate: expected a number");
+  if (!absl::SimpleAtoi(flags.Get("--seed", "0"), &o.seed)) return BadInput("--seed: expected a non-negative integer");
+  if (!absl::SimpleAtoi(flags.Get("--threads", "0"), &o.threads) || o.threads < 0) {
+    return BadInput("--threads: expected a non-negative integer (0 = every core)");
+  }
+  const std::string shard_tokens = flags.Get("--shard-tokens", std::to_string(o.tokens_per_shard));
+  if (!absl::SimpleAtoi(shard_tokens, &o.tokens_per_shard) || o.tokens_per_shard <= 0) {
+    return BadInput("--shard-tokens: expected a positive integer");
+  }
+  return o;
+}
+
+// A rewritten status line on a terminal; nothing when stderr is a file.
+class PrepareProgress {
+ public:
+  PrepareProgress() : terminal_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+  void Update(const PrepareReport& r) {
+    if (!terminal_) return;
+    std::fprintf(stderr, "\rprepare: %.1f MB read, %lld documents, %lld tokens, %.1f MB/s   ", r.input_bytes / 1e6,
+                 static_cast<long long>(r.documents), static_cast<long long>(r.tokens), r.input_bytes / 1e6 / Seconds());
+    std::fflush(stderr);
+  }
+  void Finish() {
+    if (terminal_) std::fputc('\n', stderr);
+  }
+  double Seconds() const {
+    return std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+
+ private:
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+int Prepare(const Args& args) {
+  absl::StatusOr<PrepareOptions> options = PrepareOptionsFromArgs(args);
+  if (!options.ok()) return ExitCode(options.status());
+  PrepareProgress progress;
+  absl::StatusOr<PrepareReport> report = PrepareData(*options, [&](const PrepareReport& r) { progress.Update(r); });
+  progress.Finish();
+  if (!report.ok()) return ExitCode(report.status());
+  const nlohmann::json summary = {{"output", options->output_dir}, {"documents", report->documents},
+                                  {"tokens", report->tokens},       {"loss_tokens", report->loss_tokens},
+                                  {"skipped_records", report->skipped_records},
+                                  {"empty_records", report->empty_records},
+                                  {"shards", report->shards},       {"seconds", progress.Seconds()}};
+  std::printf("%s\n", summary.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int DataCommand(const Args& args) {
+  if (args.empty() || args[0] != "prepare") {
+    return ExitCode(BadInput("usage: zen data prepare --tokenizer PATH|bytes --input FILE... --output DIR "
+                             "[--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] "
+                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]"));
+  }
+  return Prepare(Args(args.begin() + 1, args.end()));
+}
+
+}  // namespace zen

@@ -1,0 +1,77 @@
+#include "data/chat_template.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace zen {
+namespace {
+
+struct ByteSpan {
+  size_t begin, end;
+};
+
+// Which turns are trained under `mask`.
+std::vector<bool> TrainedTurns(const std::vector<ChatTurn>& turns, LossMask mask) {
+  std::vector<bool> trained(turns.size(), mask == LossMask::kAll);
+  if (mask == LossMask::kAll) return trained;
+  for (size_t i = turns.size(); i-- > 0;) {
+    if (turns[i].role != "assistant") continue;
+    trained[i] = true;
+    if (mask == LossMask::kLast) break;
+  }
+  return trained;
+}
+
+}  // namespace
+
+absl::StatusOr<LossMask> ParseLossMask(const std::string& name) {
+  if (name == "all") return LossMask::kAll;
+  if (name == "assistant") return LossMask::kAssistant;
+  if (name == "last") return LossMask::kLast;
+  return BadInput(absl::StrCat("loss mask \"", name, "\": expected all, assistant or last"));
+}
+
+absl::StatusOr<std::vector<ChatTurn>> ChatTurnsFromJson(const nlohmann::json& record) {
+  if (!record.is_object() || !record.contains("messages") || !record["messages"].is_array()) {
+    return BadInput("expected {\"messages\": [{\"role\": ..., \"content\": ...}, ...]}");
+  }
+  std::vector<ChatTurn> turns;
+  for (size_t i = 0; i < record["messages"].size(); ++i) {
+    const nlohmann::json& m = record["messages"][i];
+    for (const char* key : {"role", "content"}) {
+      if (!m.is_object() || !m.contains(key) || !m[key].is_string()) {
+        return BadInput(absl::StrCat("messages[", i, "].", key, ": expected a string"));
+      }
+    }
+    turns.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  if (turns.empty()) return BadInput("messages: empty conversation");
+  return turns;
+}
+
+TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask) {
+  const std::vector<bool> trained = TrainedTurns(turns, mask);
+  // Contents are normalized first, so token starts (offsets into the normalized text) index `text`.
+  std::string text;
+  std::vector<ByteSpan> spans;  // trained bytes of `text`, in order
+  for (size_t i = 0; i < turns.size(); ++i) {
+    const size_t header = text.size();
+    absl::StrAppend(&text, "<|im_start|>", tokenizer.Normalize(turns[i].role), "\n");
+    const size_t content = text.size();
+    absl::StrAppend(&text, tokenizer.Normalize(turns[i].content), "<|im_end|>");
+    const size_t im_end = text.size();
+    text += "\n";
+    if (trained[i]) spans.push_back(mask == LossMask::kAll ? ByteSpan{header, text.size()} : ByteSpan{content, im_end});
+  }
+  TokenizedDocument doc;
+  std::vector<size_t> starts;
+  tokenizer.EncodeTo(text, &doc.ids, &starts);
+  doc.mask.resize(doc.ids.size());
+  size_t span = 0;
+  for (size_t t = 0; t < starts.size(); ++t) {
+    while (span < spans.size() && spans[span].end <= starts[t]) ++span;
+    doc.mask[t] = span < spans.size() && spans[span].begin <= starts[t];
+  }
+  return doc;
+}
+
+}  // namespace zen
