@@ -32,6 +32,7 @@ struct TrainState {
   std::vector<int64_t> owners;          // ZeRO-1: the dp rank that updates each trainable parameter
   std::unique_ptr<DataSource> data;
   int64_t total_steps = 0;
+  bool poison_loss = false;  // test hook (ZEN_TEST_FAULT=...:nan): the loss becomes NaN
 };
 
 struct StepResult {

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <limits>
 
 #include "core/derived.h"
 #include "trainer/grad_clip.h"
@@ -67,6 +68,7 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
       AutocastScope autocast(s.recipe.train.dtype == "bf16", s.device);
       loss = s.model->loss_sum(s.model->forward(b.tokens, b.positions), b.labels);
     }
+    if (s.poison_loss) loss = loss * std::numeric_limits<float>::quiet_NaN();
     (loss / denominator).backward();
     loss_sum += loss.item<double>();
   }

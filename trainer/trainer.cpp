@@ -100,15 +100,21 @@ std::vector<RankShare> GatherShares(TrainState& s) {
   return shares;
 }
 
-// Test hook: ZEN_TEST_FAULT="RANK:STEP:fail|hang" makes that rank fail (or stop answering) at that step,
-// so the tests can prove a failing rank ends the whole job.
-void MaybeInjectFault(int64_t rank, int64_t step) {
+// Test hook: ZEN_TEST_FAULT="RANK:STEP:fail|hang|nan" makes that rank fail, stop answering, or (nan)
+// produce a NaN loss from that step on, so the tests can prove a failing rank ends the whole job and
+// the non-finite-loss policy skips, counts and finally stops.
+void MaybeInjectFault(TrainState& s, int64_t step) {
   const char* spec = std::getenv("ZEN_TEST_FAULT");
   if (spec == nullptr) return;
   long fault_rank = -1, fault_step = -1;
   char kind[8] = {0};
   if (std::sscanf(spec, "%ld:%ld:%7s", &fault_rank, &fault_step, kind) != 3) return;
-  if (fault_rank != rank || fault_step != step) return;
+  if (fault_rank != s.world->rank() || step < fault_step) return;
+  if (std::string(kind) == "nan") {
+    s.poison_loss = true;
+    return;
+  }
+  if (step != fault_step) return;
   if (std::string(kind) == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
   TORCH_CHECK(false, "injected failure (ZEN_TEST_FAULT=", spec, ")");
 }
@@ -150,7 +156,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
   int64_t bad_in_a_row = 0;
   const int64_t tokens_per_step = TokensPerStep(r.train);
   for (int64_t step = 0; step < s.total_steps; ++step) {
-    MaybeInjectFault(s.world->rank(), step + 1);
+    MaybeInjectFault(s, step + 1);
     const double lr = LearningRate(r.optim, step, s.total_steps);
     const int64_t bytes_before = s.grid->BytesSent();
     const auto start = Clock::now();

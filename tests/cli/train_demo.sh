@@ -35,6 +35,32 @@ assert os.path.getsize(os.path.join(work, "a", "config.resolved.yaml")) > 0
 assert glob.glob(os.path.join(work, "a", "events.out.tfevents.*")), "no TensorBoard event file"
 PY
 
+# bf16 (autocast compute, fp32 master weights) trains too, close to fp32 at the start.
+"$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" train.max_steps=5 train.dtype=bf16 output_dir="$work/bf16"
+"$python" - "$work" <<'PY'
+import json, math, os, sys
+work = sys.argv[1]
+bf16 = [json.loads(l)["loss"] for l in open(os.path.join(work, "bf16", "metrics.jsonl"))]
+fp32 = [json.loads(l)["loss"] for l in open(os.path.join(work, "a", "metrics.jsonl"))][:5]
+print("bf16 losses", [round(x, 4) for x in bf16], "fp32", [round(x, 4) for x in fp32])
+assert all(math.isfinite(x) for x in bf16) and abs(bf16[0] - fp32[0]) < 0.02 * fp32[0]
+assert bf16[-1] < bf16[0]
+PY
+
+# A non-finite loss skips the update and is counted; train.max_bad_steps in a row stop the run (exit 1).
+set +e
+ZEN_TEST_FAULT=0:3:nan "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" train.max_bad_steps=3 \
+  output_dir="$work/nan" > "$work/nan.log" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 1 ] || { echo "non-finite losses: expected exit 1, got $rc"; cat "$work/nan.log"; exit 1; }
+grep -q "3 steps in a row had a non-finite loss" "$work/nan.log" || { cat "$work/nan.log"; exit 1; }
+"$python" - "$work" <<'PY'
+import json, os, sys
+rows = [json.loads(l) for l in open(os.path.join(sys.argv[1], "nan", "metrics.jsonl"))]
+assert [r["skipped_steps"] for r in rows] == [0, 0, 1, 2], rows
+print("nan policy: steps 3 and 4 skipped and counted; step 5 stopped the run")
+PY
+
 # train.resume=false refuses an output_dir that already holds a run, with exit 2.
 set +e
 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" output_dir="$work/a" train.resume=false 2>/dev/null; rc=$?
