@@ -89,25 +89,18 @@ void NcclCommunicator::End(const char* what, std::initializer_list<torch::Tensor
   ZEN_NCCL_CHECK(async_error);
 }
 
-void NcclCommunicator::AllReduceSum(torch::Tensor& x) {
+void NcclCommunicator::AllReduce(torch::Tensor& x, ncclRedOp_t op, const char* what) {
   torch::Tensor buffer = CudaContiguous(x);
   CountBytes(buffer);
   Begin();
   ZEN_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()),
-                               ncclSum, comm_, stream_));
-  End("all_reduce(sum)", {buffer});
+                               op, comm_, stream_));
+  End(what, {buffer});
   if (!buffer.is_same(x)) x.copy_(buffer);
 }
 
-void NcclCommunicator::AllReduceMax(torch::Tensor& x) {
-  torch::Tensor buffer = CudaContiguous(x);
-  CountBytes(buffer);
-  Begin();
-  ZEN_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()),
-                               ncclMax, comm_, stream_));
-  End("all_reduce(max)", {buffer});
-  if (!buffer.is_same(x)) x.copy_(buffer);
-}
+void NcclCommunicator::AllReduceSum(torch::Tensor& x) { AllReduce(x, ncclSum, "all_reduce(sum)"); }
+void NcclCommunicator::AllReduceMax(torch::Tensor& x) { AllReduce(x, ncclMax, "all_reduce(max)"); }
 
 torch::Tensor NcclCommunicator::AllGather(const torch::Tensor& x) {
   const torch::Tensor in = CudaContiguous(x);

@@ -51,6 +51,7 @@ class NcclCommunicator : public Communicator {
 
  private:
   NcclCommunicator(std::unique_ptr<MpiCommunicator> mpi, int device, ncclComm_t comm, cudaStream_t stream);
+  void AllReduce(torch::Tensor& x, ncclRedOp_t op, const char* what);
   // Our stream waits for torch's current stream before an operation ...
   void Begin();
   // ... and torch's waits for ours after it; then we wait (bounded by the timeout) for completion.
