@@ -91,6 +91,7 @@ struct TrainSpec {
 struct DataSpec {
   std::string source;               // "demo" = the embedded task; empty = read `path`
   std::string path;                 // a folder written by `zen data prepare`
+  bool block_causal = true;         // packed documents do not attend to each other (false: causal over the row)
 };
 
 struct TokenizerSpec {

@@ -42,9 +42,14 @@ absl::Status CheckOffsets(const std::string& path, const uint64_t* docs, int64_t
 
 }  // namespace
 
-ShardDataSource::ShardDataSource(std::string dir, Manifest manifest, std::vector<Shard> shards, int64_t seq_len,
-                                 uint64_t seed)
-    : dir_(std::move(dir)), manifest_(std::move(manifest)), shards_(std::move(shards)), seq_len_(seq_len), seed_(seed) {
+ShardDataSource::ShardDataSource(std::string dir, Manifest manifest, std::vector<Shard> shards,
+                                 const ShardLoaderOptions& o)
+    : dir_(std::move(dir)),
+      manifest_(std::move(manifest)),
+      shards_(std::move(shards)),
+      seq_len_(o.seq_len),
+      seed_(o.seed),
+      block_causal_(o.block_causal) {
   for (const Shard& s : shards_) total_tokens_ += s.tokens;
   windows_ = (total_tokens_ + seq_len_ - 1) / seq_len_;
 }
@@ -91,7 +96,7 @@ absl::StatusOr<std::unique_ptr<ShardDataSource>> ShardDataSource::Open(const Sha
     }
   }
   return std::unique_ptr<ShardDataSource>(
-      new ShardDataSource(o.dir, std::move(manifest), std::move(shards), o.seq_len, o.seed));
+      new ShardDataSource(o.dir, std::move(manifest), std::move(shards), o));
 }
 
 absl::Status ShardDataSource::CheckVocab(int64_t vocab) const {
@@ -101,11 +106,12 @@ absl::Status ShardDataSource::CheckVocab(int64_t vocab) const {
                                manifest_.vocab_size, " ids)"));
 }
 
-void ShardDataSource::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, int64_t* positions) const {
+void ShardDataSource::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, int64_t* positions,
+                                 int64_t* segments) const {
   const int64_t begin = window * seq_len_;
   auto shard = std::upper_bound(shards_.begin(), shards_.end(), begin,
                                 [](int64_t token, const Shard& s) { return token < s.first_token; }) - 1;
-  int64_t t = 0;
+  int64_t t = 0, segment = -1;
   for (; t < seq_len_ && shard != shards_.end(); ++shard) {
     const auto* ids = shard->ids.As<uint32_t>();
     const auto* mask = shard->mask.As<uint8_t>();
@@ -116,27 +122,34 @@ void ShardDataSource::FillWindow(int64_t window, int64_t* tokens, int64_t* label
     for (; t < seq_len_ && j < shard->tokens; ++d) {
       const auto doc_end = static_cast<int64_t>(docs[d + 1]);
       const int64_t position_zero = std::max(static_cast<int64_t>(docs[d]), window_start);
+      ++segment;
       for (; t < seq_len_ && j < doc_end; ++t, ++j) {
         tokens[t] = ids[j];
         positions[t] = j - position_zero;
+        segments[t] = segment;
         labels[t] = j + 1 < doc_end && mask[j + 1] ? static_cast<int64_t>(ids[j + 1]) : kIgnoreLabel;
       }
     }
   }
-  for (; t < seq_len_; ++t) tokens[t] = 0, labels[t] = kIgnoreLabel, positions[t] = 0;  // the last window's padding
+  ++segment;  // the last window's padding: a document of its own, which earns no loss
+  for (; t < seq_len_; ++t) tokens[t] = 0, labels[t] = kIgnoreLabel, positions[t] = 0, segments[t] = segment;
 }
 
 Batch ShardDataSource::Rows(int64_t first, int64_t count) const {
   auto tokens = torch::empty({count, seq_len_}, torch::kInt64);
   auto labels = torch::empty({count, seq_len_}, torch::kInt64);
   auto positions = torch::empty({count, seq_len_}, torch::kInt64);
+  auto segments = torch::empty({count, seq_len_}, torch::kInt64);
   for (int64_t r = 0; r < count; ++r) {
     const int64_t row = first + r, epoch = row / windows_;
     const IndexPermutation order(static_cast<uint64_t>(windows_), SplitMix64(seed_ ^ SplitMix64(epoch)));
     const auto window = static_cast<int64_t>(order(static_cast<uint64_t>(row % windows_)));
-    FillWindow(window, tokens[r].data_ptr<int64_t>(), labels[r].data_ptr<int64_t>(), positions[r].data_ptr<int64_t>());
+    FillWindow(window, tokens[r].data_ptr<int64_t>(), labels[r].data_ptr<int64_t>(),
+               positions[r].data_ptr<int64_t>(), segments[r].data_ptr<int64_t>());
   }
-  return {tokens, labels, positions};
+  // A batch whose rows each hold one document needs no mask beyond causal.
+  const bool boundaries = segments.select(1, seq_len_ - 1).any().item<bool>();
+  return {tokens, labels, positions, block_causal_ && boundaries ? segments : torch::Tensor()};
 }
 
 }  // namespace zen

@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
     options.dir = recipe.data.path;
     options.seq_len = recipe.train.seq_len;
     options.seed = recipe.train.seed;
+    options.block_causal = recipe.data.block_causal;
     absl::StatusOr<std::string> fingerprint = TokenizerFingerprint(recipe.tokenizer.path);
     if (!fingerprint.ok()) return Annotate(fingerprint.status(), "tokenizer.path");
     options.tokenizer_fingerprint = *fingerprint;

@@ -66,23 +66,29 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage)
   InitParameters(*this, seed, tp);
 }
 
-torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tensor& positions) {
+torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                 const torch::Tensor& segments) {
   TORCH_CHECK(stage_.has_embedding, "this pipeline stage takes hidden states: call forward_hidden");
-  return forward_hidden(embed_tokens_(tokens), positions);  // (B, T) -> (B, T, C)
+  return forward_hidden(embed_tokens_(tokens), positions, segments);  // (B, T) -> (B, T, C)
 }
 
-torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions) {
+torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
+                                        const torch::Tensor& segments) {
   TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
                   positions.size(1) == hidden.size(1),
               "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
   const Rope rope = MakeRope(positions, spec_.HeadDim(), spec_.rope_theta, hidden.scalar_type());
-  torch::Tensor window;  // (T, T), built once for all sliding layers
+  const int64_t t = hidden.size(1);
+  // Masks are built once per call: undefined = plain causal (SDPA's fast path).
+  const torch::Tensor full = segments.defined() ? BlockCausalMask(segments) : torch::Tensor();  // (B, 1, T, T)
+  torch::Tensor window;  // (T, T) or (B, 1, T, T), for the sliding layers
   torch::Tensor x = hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (sliding_[i] && !window.defined()) {
-      window = SlidingWindowMask(x.size(1), spec_.sliding_window, x.device());
+      window = SlidingWindowMask(t, spec_.sliding_window, x.device());
+      if (full.defined()) window = window.logical_and(full);
     }
-    x = layers_[i](x, rope, sliding_[i] ? window : torch::Tensor());
+    x = layers_[i](x, rope, sliding_[i] ? window : full);
   }
   return stage_.has_head ? norm_(x) : x;
 }

@@ -42,9 +42,13 @@ class Qwen3Impl : public torch::nn::Module {
       : Qwen3Impl(spec, tp, StageRange::Whole(spec)) {}
 
   // tokens, positions: (B, T) int64 -> hidden (B, T, C) (after the final norm on the last stage).
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions);
+  // segments: (B, T) int64 document index of each token; when given, a token attends only to earlier
+  // tokens of its own document (block-causal attention over packed rows); undefined = causal.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions,
+                        const torch::Tensor& segments = {});
   // For a stage without the embedding: hidden (B, T, C) from the previous stage -> (B, T, C).
-  torch::Tensor forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions);
+  torch::Tensor forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
+                               const torch::Tensor& segments = {});
   // hidden (B, T, C) -> logits (B, T, V/tp) over this rank's vocab slice. Last stage only.
   torch::Tensor logits(const torch::Tensor& hidden);
   // fp32 scalar: the SUM of next-token cross entropies over labels (B, T) != kIgnoreLabel.

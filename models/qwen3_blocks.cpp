@@ -45,6 +45,13 @@ torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::De
   return key.le(query).logical_and(key.gt(query - window));
 }
 
+torch::Tensor BlockCausalMask(const torch::Tensor& segments) {
+  const int64_t t = segments.size(1);
+  auto causal = torch::ones({t, t}, torch::TensorOptions().dtype(torch::kBool).device(segments.device())).tril();
+  auto same_document = segments.unsqueeze(2).eq(segments.unsqueeze(1));  // (B, T, T)
+  return same_document.logical_and(causal).unsqueeze(1);
+}
+
 Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
     : local_heads_(LocalHeads(spec.heads, tp, "model.heads")),
       local_kv_heads_(LocalHeads(spec.KvHeads(), tp, "model.kv_heads")),

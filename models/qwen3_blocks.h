@@ -41,10 +41,14 @@ torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope);
 // Returns (T, T) bool, true = attend.
 torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device);
 
+// Block-causal mask of packed rows: query i sees key j when j <= i and both lie in the same document.
+// segments: (B, T) int64 -> (B, 1, T, T) bool, true = attend (broadcasts over heads).
+torch::Tensor BlockCausalMask(const torch::Tensor& segments);
+
 class Qwen3AttentionImpl : public torch::nn::Module {
  public:
   Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp);
-  // x: (B, T, C) -> (B, T, C). mask: undefined = causal, else (T, T) bool (true = attend).
+  // x: (B, T, C) -> (B, T, C). mask: undefined = causal, else (T, T) or (B, 1, T, T) bool (true = attend).
   torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
 
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};

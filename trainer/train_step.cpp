@@ -19,8 +19,7 @@ std::vector<Batch> FetchMicroBatches(const TrainState& s, int64_t step) {
   const int64_t first = step * t.global_batch_size + s.grid->coords().dp * rows_per_rank;
   std::vector<Batch> micro;
   for (int64_t m = 0; m < AccumulationSteps(t, layout.dp); ++m) {
-    const Batch b = s.data->Rows(first + m * t.micro_batch_size, t.micro_batch_size);
-    micro.push_back({b.tokens.to(s.device), b.labels.to(s.device), b.positions.to(s.device)});
+    micro.push_back(s.data->Rows(first + m * t.micro_batch_size, t.micro_batch_size).To(s.device));
   }
   return micro;
 }
@@ -66,7 +65,7 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
     torch::Tensor loss;
     {
       AutocastScope autocast(s.recipe.train.dtype == "bf16", s.device);
-      loss = s.model->loss_sum(s.model->forward(b.tokens, b.positions), b.labels);
+      loss = s.model->loss_sum(s.model->forward(b.tokens, b.positions, b.segments), b.labels);
     }
     if (s.poison_loss) loss = loss * std::numeric_limits<float>::quiet_NaN();
     (loss / denominator).backward();

@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "models/qwen3.h"
+#include "models/qwen3_blocks.h"
 #include "parallel/layers.h"
 #include "tests/unit/model_test_util.h"
 
@@ -39,6 +40,41 @@ TEST(Qwen3, ParameterNamesAreHuggingFaceNames) {
   Qwen3 tied(TinySpec(/*tied=*/true));
   want.erase("lm_head.weight");
   EXPECT_EQ(ParameterNames(*tied), want);
+}
+
+TEST(Qwen3, BlockCausalMaskKeepsEachTokenInsideItsDocument) {
+  auto segments = torch::tensor({0, 0, 1, 1, 1}, torch::kLong).unsqueeze(0);
+  auto mask = BlockCausalMask(segments);
+  ASSERT_EQ(mask.sizes(), (std::vector<int64_t>{1, 1, 5, 5}));
+  auto want = torch::tensor({1, 0, 0, 0, 0,  //
+                             1, 1, 0, 0, 0,  //
+                             0, 0, 1, 0, 0,  //
+                             0, 0, 1, 1, 0,  //
+                             0, 0, 1, 1, 1}, torch::kBool).view({1, 1, 5, 5});
+  EXPECT_TRUE(torch::equal(mask, want));
+}
+
+// The point of block-causal attention: a packed row computes, for each document, exactly what the
+// document alone would (positions restarting at 0), whatever sits beside it.
+TEST(Qwen3, PackedDocumentsWithBlockCausalAttentionMatchEachDocumentAlone) {
+  for (int64_t window : {0, 3}) {
+    torch::manual_seed(3);
+    ModelSpec spec = TinySpec(/*tied=*/false, /*kv_heads=*/2);
+    spec.sliding_window = window;
+    Qwen3 model(spec);
+    auto first = torch::randint(64, {1, 5}, torch::kLong), second = torch::randint(64, {1, 4}, torch::kLong);
+    auto packed = torch::cat({first, second}, 1);
+    auto positions = torch::tensor({0, 1, 2, 3, 4, 0, 1, 2, 3}, torch::kLong).unsqueeze(0);
+    auto segments = torch::tensor({0, 0, 0, 0, 0, 1, 1, 1, 1}, torch::kLong).unsqueeze(0);
+    auto together = model->logits(model->forward(packed, positions, segments));
+    auto alone_first = model->logits(model->forward(first, Positions(1, 5)));
+    auto alone_second = model->logits(model->forward(second, Positions(1, 4)));
+    EXPECT_TRUE(torch::allclose(together.slice(1, 0, 5), alone_first, 1e-5, 1e-6)) << "window " << window;
+    EXPECT_TRUE(torch::allclose(together.slice(1, 5, 9), alone_second, 1e-5, 1e-6)) << "window " << window;
+    // Without the segments the second document sees the first: its logits change.
+    auto causal = model->logits(model->forward(packed, positions));
+    EXPECT_FALSE(torch::allclose(causal.slice(1, 5, 9), alone_second, 1e-5, 1e-6)) << "window " << window;
+  }
 }
 
 TEST(Qwen3, ParameterShapesFollowTheSpec) {

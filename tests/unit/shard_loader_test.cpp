@@ -65,6 +65,29 @@ TEST(ShardLoader, PositionsRestartAtEachDocumentAndLabelsStopAtItsEnd) {
   EXPECT_EQ(tokens, (std::vector<int64_t>{'a', 'b', 'c', eot, 'x', 'y', eot, 0}));
   EXPECT_EQ(positions, (std::vector<int64_t>{0, 1, 2, 3, 0, 1, 2, 0}));
   EXPECT_EQ(labels, (std::vector<int64_t>{'b', 'c', eot, none, 'y', eot, none, none}));
+  ASSERT_TRUE(b.segments.defined());
+  const std::vector<int64_t> segments(b.segments.data_ptr<int64_t>(), b.segments.data_ptr<int64_t>() + 8);
+  EXPECT_EQ(segments, (std::vector<int64_t>{0, 0, 0, 0, 1, 1, 1, 2}));  // the padding is a segment of its own
+}
+
+TEST(ShardLoader, BlockCausalOffOrOneDocumentPerRowLeavesPlainCausalAttention) {
+  TempDir tmp;
+  const std::string dir = PrepareTexts(tmp, {"abcdefghijklmno"});  // 16 tokens with the end-of-text
+  ShardLoaderOptions o;
+  o.dir = dir;
+  o.seq_len = 8;
+  auto one_document = ShardDataSource::Open(o);
+  ASSERT_TRUE(one_document.ok()) << one_document.status();
+  EXPECT_FALSE((*one_document)->Rows(0, 2).segments.defined());  // both windows inside the one document
+
+  TempDir tmp2;
+  o.dir = PrepareTexts(tmp2, {"abc", "xy"});
+  o.block_causal = false;
+  auto off = ShardDataSource::Open(o);
+  ASSERT_TRUE(off.ok()) << off.status();
+  const Batch b = (*off)->Rows(0, 1);
+  EXPECT_FALSE(b.segments.defined());
+  EXPECT_EQ(b.positions[0][4].item<int64_t>(), 0);  // positions still restart at each document
 }
 
 TEST(ShardLoader, LabelsFollowTheLossMaskOfChatData) {
