@@ -132,7 +132,7 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(data.source), ZEN_FIELD(data.path), ZEN_FIELD(data.block_causal),
       ZEN_FIELD(tokenizer.path),
       ZEN_FIELD(parallel.tensor), ZEN_FIELD(parallel.pipeline), ZEN_FIELD(parallel.expert),
-      ZEN_FIELD(parallel.schedule), ZEN_FIELD(parallel.timeout_s), ZEN_FIELD(parallel.zero),
+      ZEN_FIELD(parallel.schedule), ZEN_FIELD(parallel.stage_layers), ZEN_FIELD(parallel.timeout_s), ZEN_FIELD(parallel.zero),
       ZEN_FIELD(moe.aux_loss_coef),
       ZEN_FIELD(checkpoint.interval),
   };

@@ -112,7 +112,7 @@ absl::StatusOr<std::vector<LoraLinear>> ResolveLoraTargets(const std::vector<std
   return kinds;
 }
 
-absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec) {
+absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec, bool whole_model) {
   if (!spec.enabled) return CountTrainableParameters(model);
   ZEN_RETURN_IF_ERROR(CheckLoraSpec(spec));
   // Match every target before changing anything, so an error leaves the model as it was.
@@ -128,7 +128,7 @@ absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec
         matched = true;
       }
     }
-    if (!matched)
+    if (!matched && whole_model)
       return BadInput(absl::StrCat("lora.targets: '", target, "' matches no module of this model"));
   }
   for (const auto& [name, linear] : chosen) {

@@ -39,9 +39,10 @@ absl::StatusOr<std::vector<LoraLinear>> ResolveLoraTargets(const std::vector<std
 // is unchanged) to every linear a target denotes, and returns the number of trainable parameters this
 // process holds. Adapter A matrices come from one draw of torch's global generator, seeded per module
 // name, so every layout holds the same adapters. Errors (BadInput, model untouched): an unknown target,
-// a target that matches no module, a non-positive rank.
+// a target that matches no module (unless `whole_model` is false: a pipeline stage may lack the modules
+// another stage holds), a non-positive rank.
 // Without spec.enabled (full fine-tuning) nothing changes and every parameter counts as trainable.
-absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec);
+absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec, bool whole_model = true);
 
 // Folds scale * B A into every adapted weight and removes the adapters. Frozen weights stay frozen.
 void MergeLora(torch::nn::Module& model);

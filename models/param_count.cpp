@@ -82,4 +82,17 @@ double CountLoraParams(const ModelSpec& s, const LoraSpec& lora) {
   return n;
 }
 
+double LayerFlopsPerToken(const ModelSpec& s, int64_t layer, int64_t seq_len) {
+  using L = LoraLinear;
+  const double linears = Sum(s, layer, {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter,
+                                        L::kSharedGate, L::kSharedUp, L::kSharedDown});
+  const double experts = s.IsMoeLayer(layer)
+                             ? Sum(s, layer, {L::kExpertGate, L::kExpertUp, L::kExpertDown}) * s.top_k / s.experts
+                             : 0.0;
+  const double attention = 2.0 * double(seq_len) * s.heads * s.HeadDim();
+  return 2.0 * (linears + experts) + attention;
+}
+
+double HeadFlopsPerToken(const ModelSpec& s) { return 2.0 * double(s.hidden) * double(s.vocab); }
+
 }  // namespace zen

@@ -25,4 +25,12 @@ ParamCounts CountParams(const ModelSpec& spec);
 // Unknown targets count nothing (ResolveLoraTargets reports them); 0 when LoRA is disabled.
 double CountLoraParams(const ModelSpec& spec, const LoraSpec& lora);
 
+// Forward FLOPs per token of layer `layer` at sequence length `seq_len`: 2 per weight of the linears a
+// token passes through (top_k experts on MoE layers) plus causal attention's score and value products
+// (2 * 2 * seq_len/2 * heads * head_dim). The pipeline's cost model: backward is a fixed multiple.
+double LayerFlopsPerToken(const ModelSpec& spec, int64_t layer, int64_t seq_len);
+
+// Forward FLOPs per token of the output head (2 * hidden * vocab); what the last stage pays on top.
+double HeadFlopsPerToken(const ModelSpec& spec);
+
 }  // namespace zen

@@ -37,6 +37,10 @@ class Communicator {
   virtual void Broadcast(torch::Tensor& x, int64_t root) = 0;
   virtual void Send(const torch::Tensor& x, int64_t peer) = 0;
   virtual void Recv(torch::Tensor& x, int64_t peer) = 0;
+  // Sends `send` to rank `to` while receiving into `recv` from rank `from`, both in flight at once, so
+  // two ranks that send to each other cannot deadlock (the pipeline's steady state, as Megatron-Core's
+  // batched isend/irecv). An undefined `send` or `recv` skips that half.
+  virtual void SendRecv(const torch::Tensor& send, int64_t to, torch::Tensor& recv, int64_t from) = 0;
   virtual void Barrier() = 0;
 
   // Ranks with the same color form a new group, ordered by key (MPI_Comm_split).

@@ -1,5 +1,7 @@
 #include "parallel/grid.h"
 
+#include "parallel/pipeline_split.h"
+
 namespace zen {
 namespace {
 
@@ -40,6 +42,17 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
     return BadInput(absl::StrCat("train.global_batch_size (", r.train.global_batch_size,
                                  ") must be a multiple of train.micro_batch_size × data-parallel size (",
                                  r.train.micro_batch_size, " × ", l.dp, ")"));
+  }
+  if (!r.parallel.stage_layers.empty()) {
+    ZEN_RETURN_IF_ERROR(StagesFromCounts(r.parallel.stage_layers, m.layers, l.pp).status());
+  }
+  const int64_t micro_batches = r.train.global_batch_size / dp_batch;
+  if (l.pp > 1 && r.parallel.schedule == "1f1b" && micro_batches < l.pp) {
+    return BadInput(absl::StrCat("parallel.schedule=1f1b with parallel.pipeline=", l.pp, ": a step has only ",
+                                 micro_batches, " micro-batches per pipeline (train.global_batch_size ",
+                                 r.train.global_batch_size, " / (train.micro_batch_size ", r.train.micro_batch_size,
+                                 " × data-parallel ", l.dp, ")); 1F1B needs at least one per stage: raise "
+                                 "train.global_batch_size or lower train.micro_batch_size"));
   }
   return l;
 }

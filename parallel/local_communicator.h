@@ -22,6 +22,9 @@ class LocalCommunicator : public Communicator {
   void Broadcast(torch::Tensor&, int64_t) override {}
   void Send(const torch::Tensor&, int64_t) override { TORCH_CHECK(false, "send: a group of one has no peer"); }
   void Recv(torch::Tensor&, int64_t) override { TORCH_CHECK(false, "recv: a group of one has no peer"); }
+  void SendRecv(const torch::Tensor&, int64_t, torch::Tensor&, int64_t) override {
+    TORCH_CHECK(false, "send_recv: a group of one has no peer");
+  }
   void Barrier() override {}
   std::unique_ptr<Communicator> Split(int64_t, int64_t, const std::string& name) override {
     return std::make_unique<LocalCommunicator>(name);

@@ -144,19 +144,27 @@ void MpiCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
 }
 
 void MpiCommunicator::Send(const torch::Tensor& x, int64_t peer) {
-  const torch::Tensor buffer = CpuContiguous(x);
-  CountBytes(buffer);
-  MPI_Request request;
-  ZEN_MPI_CHECK(MPI_Isend(buffer.data_ptr(), ByteCount(buffer), MPI_BYTE, static_cast<int>(peer), 0, comm_, &request));
-  Wait(request, "send");
+  torch::Tensor none;
+  SendRecv(x, peer, none, -1);
 }
 
-void MpiCommunicator::Recv(torch::Tensor& x, int64_t peer) {
-  torch::Tensor buffer = CpuContiguous(x);
-  MPI_Request request;
-  ZEN_MPI_CHECK(MPI_Irecv(buffer.data_ptr(), ByteCount(buffer), MPI_BYTE, static_cast<int>(peer), 0, comm_, &request));
-  Wait(request, "recv");
-  if (!buffer.is_same(x)) x.copy_(buffer);
+void MpiCommunicator::Recv(torch::Tensor& x, int64_t peer) { SendRecv(torch::Tensor(), -1, x, peer); }
+
+void MpiCommunicator::SendRecv(const torch::Tensor& send, int64_t to, torch::Tensor& recv, int64_t from) {
+  torch::Tensor out, in;
+  MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  if (send.defined()) {
+    out = CpuContiguous(send);
+    CountBytes(out);
+    ZEN_MPI_CHECK(MPI_Isend(out.data_ptr(), ByteCount(out), MPI_BYTE, static_cast<int>(to), 0, comm_, &requests[0]));
+  }
+  if (recv.defined()) {
+    in = CpuContiguous(recv);
+    ZEN_MPI_CHECK(MPI_Irecv(in.data_ptr(), ByteCount(in), MPI_BYTE, static_cast<int>(from), 0, comm_, &requests[1]));
+  }
+  Wait(requests[0], send.defined() && recv.defined() ? "send_recv" : send.defined() ? "send" : "recv");
+  Wait(requests[1], send.defined() && recv.defined() ? "send_recv" : "recv");
+  if (recv.defined() && !in.is_same(recv)) recv.copy_(in);
 }
 
 void MpiCommunicator::Barrier() {

@@ -36,6 +36,7 @@ class MpiCommunicator : public Communicator {
   void Broadcast(torch::Tensor& x, int64_t root) override;
   void Send(const torch::Tensor& x, int64_t peer) override;
   void Recv(torch::Tensor& x, int64_t peer) override;
+  void SendRecv(const torch::Tensor& send, int64_t to, torch::Tensor& recv, int64_t from) override;
   void Barrier() override;
   std::unique_ptr<Communicator> Split(int64_t color, int64_t key, const std::string& name) override;
 

@@ -164,21 +164,30 @@ void NcclCommunicator::Broadcast(torch::Tensor& x, int64_t root) {
 }
 
 void NcclCommunicator::Send(const torch::Tensor& x, int64_t peer) {
-  const torch::Tensor buffer = CudaContiguous(x);
-  CountBytes(buffer);
-  Begin();
-  ZEN_NCCL_CHECK(ncclSend(buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()), static_cast<int>(peer),
-                          comm_, stream_));
-  End("send", {buffer});
+  torch::Tensor none;
+  SendRecv(x, peer, none, -1);
 }
 
-void NcclCommunicator::Recv(torch::Tensor& x, int64_t peer) {
-  torch::Tensor buffer = CudaContiguous(x);
+void NcclCommunicator::Recv(torch::Tensor& x, int64_t peer) { SendRecv(torch::Tensor(), -1, x, peer); }
+
+void NcclCommunicator::SendRecv(const torch::Tensor& send, int64_t to, torch::Tensor& recv, int64_t from) {
+  const torch::Tensor out = send.defined() ? CudaContiguous(send) : torch::Tensor();
+  torch::Tensor in = recv.defined() ? CudaContiguous(recv) : torch::Tensor();
+  if (out.defined()) CountBytes(out);
   Begin();
-  ZEN_NCCL_CHECK(ncclRecv(buffer.data_ptr(), buffer.numel(), NcclType(buffer.scalar_type()), static_cast<int>(peer),
-                          comm_, stream_));
-  End("recv", {buffer});
-  if (!buffer.is_same(x)) x.copy_(buffer);
+  // One group: NCCL starts both halves together, so the pair cannot wait on each other.
+  ZEN_NCCL_CHECK(ncclGroupStart());
+  if (out.defined()) {
+    ZEN_NCCL_CHECK(ncclSend(out.data_ptr(), out.numel(), NcclType(out.scalar_type()), static_cast<int>(to), comm_,
+                            stream_));
+  }
+  if (in.defined()) {
+    ZEN_NCCL_CHECK(ncclRecv(in.data_ptr(), in.numel(), NcclType(in.scalar_type()), static_cast<int>(from), comm_,
+                            stream_));
+  }
+  ZEN_NCCL_CHECK(ncclGroupEnd());
+  End("send_recv", {out.defined() ? out : in, in.defined() ? in : out});
+  if (in.defined() && !in.is_same(recv)) recv.copy_(in);
 }
 
 void NcclCommunicator::Barrier() {

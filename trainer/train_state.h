@@ -12,6 +12,7 @@
 #include "parallel/communicator.h"
 #include "parallel/data_parallel.h"
 #include "parallel/grid.h"
+#include "parallel/pipeline_schedule.h"
 #include "parallel/tp_gradients.h"
 #include "trainer/adamw.h"
 
@@ -30,6 +31,9 @@ struct TrainState {
   std::unique_ptr<GradientBuckets> dp_buckets;
   std::unique_ptr<AdamW> optimizer;     // over this rank's parameters (all of them without ZeRO-1)
   std::vector<int64_t> owners;          // ZeRO-1: the dp rank that updates each trainable parameter
+  ScheduleKind schedule = ScheduleKind::kOneFOneB;
+  torch::Tensor tied_embedding;  // pp > 1 with tied embeddings: this end's copy (first or last stage)
+  int64_t tied_peer = -1;        // the pipeline rank holding the other copy
   std::unique_ptr<DataSource> data;
   int64_t total_steps = 0;
   bool poison_loss = false;  // test hook (ZEN_TEST_FAULT=...:nan): the loss becomes NaN
@@ -40,10 +44,13 @@ struct StepResult {
   double grad_norm = 0;  // global L2 norm before clipping
   int64_t loss_tokens = 0;
   bool finite = true;    // false: the update was skipped
+  double pipeline_wait_s = 0;  // time this rank sat blocked on pipeline transfers (its bubble)
+  int64_t peak_in_flight = 0;  // most micro-batches whose activations this stage held at once
 };
 
 // One optimizer step of the global batch (this rank's share of it): forward and backward over its
-// micro-batches, gradient sync (tp partial sums, dp sums), clipping, AdamW.
+// micro-batches in the pipeline schedule, gradient sync (tp partial sums, tied embedding, dp sums),
+// clipping, AdamW.
 StepResult RunStep(TrainState& state, int64_t step, double lr);
 
 }  // namespace zen

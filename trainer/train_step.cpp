@@ -1,10 +1,10 @@
+#include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/derived.h"
-#include "trainer/grad_clip.h"
-#include "trainer/precision.h"
 #include "parallel/zero.h"
+#include "trainer/grad_clip.h"
+#include "trainer/model_stage.h"
 #include "trainer/train_state.h"
 
 namespace zen {
@@ -38,14 +38,27 @@ std::vector<torch::Tensor> TrainableTensors(const TrainState& s) {
 }
 
 // Clips to optim.grad_clip (0 = off) by the global norm over every rank's share; returns the norm.
+// tp_params leaves out the last stage's copy of a tied embedding, so each weight counts once.
 double ClipByGlobalNorm(TrainState& s) {
   const double local = LocalSquaredGradNorm(s.tp_params, s.grid->layout().tp);
-  const double norm = std::sqrt(SumOver(s.grid->tp(), local, s.device));
+  const double norm = std::sqrt(SumOver(s.grid->pp(), SumOver(s.grid->tp(), local, s.device), s.device));
   const double max_norm = s.recipe.optim.grad_clip;
   if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {
     ScaleGrads(TrainableTensors(s), max_norm / (norm + 1e-6));
   }
   return norm;
+}
+
+// A tied embedding under pipeline parallelism is one weight held twice, by the first stage (embedding)
+// and the last (head): their gradients are summed so both copies take the same update, as
+// Megatron-Core's embedding group does.
+void SumTiedEmbeddingGrads(TrainState& s) {
+  if (!s.tied_embedding.defined()) return;
+  torch::Tensor& grad = s.tied_embedding.mutable_grad();
+  if (!grad.defined()) grad = torch::zeros_like(s.tied_embedding);
+  torch::Tensor theirs = torch::empty_like(grad);
+  s.grid->pp().SendRecv(grad, s.tied_peer, theirs, s.tied_peer);
+  grad.add_(theirs);
 }
 
 }  // namespace
@@ -60,20 +73,18 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   result.loss_tokens = static_cast<int64_t>(SumOver(s.grid->dp(), local_tokens, s.device));
   const double denominator = std::max<int64_t>(result.loss_tokens, 1);
 
-  double loss_sum = 0;
-  for (const Batch& b : micro) {
-    torch::Tensor loss;
-    {
-      AutocastScope autocast(s.recipe.train.dtype == "bf16", s.device);
-      loss = s.model->loss_sum(s.model->forward(b.tokens, b.positions, b.segments), b.labels);
-    }
-    if (s.poison_loss) loss = loss * std::numeric_limits<float>::quiet_NaN();
-    (loss / denominator).backward();
-    loss_sum += loss.item<double>();
-  }
-  result.loss = SumOver(s.grid->dp(), loss_sum, s.device) / denominator;
+  ModelStage stage(s.model, micro, denominator, s.recipe.train.dtype == "bf16", s.poison_loss);
+  const TrainSpec& t = s.recipe.train;
+  const PipelineStats pipeline =
+      RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
+                  {t.micro_batch_size, t.seq_len, s.recipe.model.hidden}, torch::TensorOptions().device(s.device));
+  result.pipeline_wait_s = pipeline.wait_s;
+  result.peak_in_flight = pipeline.peak_in_flight;
+  // Only the last stage computed losses; the others add zero.
+  result.loss = SumOver(s.grid->pp(), SumOver(s.grid->dp(), stage.LossSum(), s.device), s.device) / denominator;
 
   AllReducePartialGradients(s.tp_params, s.grid->tp());
+  SumTiedEmbeddingGrads(s);
   s.dp_buckets->AllReduce(s.grid->dp());
   result.grad_norm = ClipByGlobalNorm(s);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);

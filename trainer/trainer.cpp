@@ -20,7 +20,9 @@
 #include "parallel/world.h"
 #include "parallel/zero.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/memory_meter.h"
 #include "trainer/metrics.h"
+#include "trainer/model_stage.h"
 #include "trainer/progress.h"
 #include "trainer/run_files.h"
 #include "trainer/tensorboard.h"
@@ -46,15 +48,28 @@ std::unique_ptr<Communicator> OpenWorld(const Recipe& r, const WorldInfo& world,
   return NcclCommunicator::Create(std::move(owned), device.index());
 }
 
+// Pipeline stages with a tied embedding: the first and last stage each hold model.embed_tokens.weight.
+void FindTiedEmbedding(TrainState& s) {
+  const int64_t pp = s.grid->layout().pp, stage = s.grid->coords().pp;
+  if (pp == 1 || !s.recipe.model.tie_embeddings || (stage != 0 && stage != pp - 1)) return;
+  for (const auto& [name, p] : s.trainable) {
+    if (name != "model.embed_tokens.weight") continue;
+    s.tied_embedding = p;
+    s.tied_peer = stage == 0 ? pp - 1 : 0;
+  }
+}
+
 absl::Status BuildModel(TrainState& s) {
   const Recipe& r = s.recipe;
   ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
   // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
   torch::manual_seed(r.train.seed);
   const TpGroup tp = s.grid->TensorGroup();
-  s.model = Qwen3(r.model, tp, StageRange::Whole(r.model));
+  const Layout& layout = s.grid->layout();
+  ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
+  s.model = Qwen3(r.model, tp, ChooseStage(r, layout, s.grid->coords().pp));
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
-  if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora).status());
+  if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
   s.model->to(s.device);
 
   std::vector<torch::Tensor> params;
@@ -65,7 +80,15 @@ absl::Status BuildModel(TrainState& s) {
     params.push_back(item.value());
     numels.push_back(item.value().numel());
   }
-  s.tp_params = GroupByTpSplit(s.trainable, TpSplitDims(*s.model));
+  FindTiedEmbedding(s);
+  // The last stage's copy of a tied embedding stays out of the norm groups: it counts once, on the first.
+  std::vector<std::pair<std::string, torch::Tensor>> counted;
+  for (const auto& item : s.trainable) {
+    if (!(s.tied_embedding.defined() && s.model->stage().has_head && item.second.is_same(s.tied_embedding))) {
+      counted.push_back(item);
+    }
+  }
+  s.tp_params = GroupByTpSplit(counted, TpSplitDims(*s.model));
   s.dp_buckets = std::make_unique<GradientBuckets>(params);
   // Without ZeRO-1 every dp rank owns (and keeps optimizer state for) every parameter.
   s.owners = r.parallel.zero == 1 ? AssignOwners(numels, s.grid->layout().dp)
@@ -119,6 +142,36 @@ void MaybeInjectFault(TrainState& s, int64_t step) {
   TORCH_CHECK(false, "injected failure (ZEN_TEST_FAULT=", spec, ")");
 }
 
+// What a step cost across the job, gathered from every rank.
+struct StepMeasures {
+  double bubble = 0;                 // mean over ranks of (time blocked on pipeline transfers / step time)
+  int64_t peak_memory_bytes = 0;     // the largest per-rank peak of tensor memory during the step
+  std::vector<int64_t> stage_peak_memory_bytes;  // per pipeline stage: its ranks' largest peak
+  std::vector<int64_t> stage_peak_in_flight;     // per pipeline stage: micro-batches held at once
+};
+
+StepMeasures MeasureAcrossRanks(TrainState& s, const StepResult& out, double seconds) {
+  const int64_t pp = s.grid->layout().pp, stage = s.grid->coords().pp;
+  torch::Tensor idle = torch::full({1}, out.pipeline_wait_s / std::max(seconds, 1e-9),
+                                   torch::TensorOptions().dtype(torch::kDouble).device(s.device));
+  s.world->AllReduceSum(idle);
+  // [peak bytes per stage..., in-flight per stage...]: each rank fills its stage's two slots, max over ranks.
+  torch::Tensor peaks = torch::zeros({2 * pp}, torch::kLong);
+  peaks[stage] = MemoryMeter::Peak(s.device);
+  peaks[pp + stage] = out.peak_in_flight;
+  peaks = peaks.to(s.device);
+  s.world->AllReduceMax(peaks);
+  peaks = peaks.cpu();
+  StepMeasures m;
+  m.bubble = idle.item<double>() / static_cast<double>(s.world->size());
+  for (int64_t k = 0; k < pp; ++k) {
+    m.stage_peak_memory_bytes.push_back(peaks[k].item<int64_t>());
+    m.stage_peak_in_flight.push_back(peaks[pp + k].item<int64_t>());
+    m.peak_memory_bytes = std::max(m.peak_memory_bytes, m.stage_peak_memory_bytes.back());
+  }
+  return m;
+}
+
 absl::Status Setup(TrainState& s, const WorldInfo& world) {
   const Recipe& r = s.recipe;
   ZEN_RETURN_IF_ERROR(CheckLayout(r, world.size).status());
@@ -159,10 +212,12 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     MaybeInjectFault(s, step + 1);
     const double lr = LearningRate(r.optim, step, s.total_steps);
     const int64_t bytes_before = s.grid->BytesSent();
+    MemoryMeter::ResetPeak(s.device);
     const auto start = Clock::now();
     const StepResult out = RunStep(s, step, lr);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const int64_t comm_bytes = s.grid->BytesSent() - bytes_before;
+    const StepMeasures measured = MeasureAcrossRanks(s, out, seconds);
     result.steps = step + 1;
     if (!out.finite) {
       ++result.skipped_steps;
@@ -181,6 +236,9 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     metrics->Write({{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
                     {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
                     {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
+                    {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
+                    {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
+                    {"stage_peak_in_flight", measured.stage_peak_in_flight},
                     {"skipped_steps", result.skipped_steps}});
     tensorboard->AddScalar("train/loss", step + 1, out.loss);
     tensorboard->AddScalar("train/lr", step + 1, lr);
@@ -203,6 +261,7 @@ absl::StatusOr<TrainResult> Train(const Recipe& recipe) {
   const WorldInfo world = WorldFromEnvironment();
   const int64_t threads = IntraOpThreads(recipe.train, world);
   torch::set_num_threads(static_cast<int>(threads));
+  MemoryMeter::Install();
   TrainState state(recipe);
   // Collectives and autograd report failures as torch errors; they stop here and become a status.
   try {

@@ -88,6 +88,25 @@ TEST(MpiCommunicator, BroadcastAndPointToPointDeliverTheRootsData) {
   EXPECT_EQ(got.item<int64_t>(), prev);
 }
 
+// Every rank sends 8 MiB to the next while receiving from the previous: with blocking sends above MPI's
+// eager limit this ring would deadlock; SendRecv keeps both halves in flight (the pipeline steady state).
+TEST(MpiCommunicator, SendRecvExchangesLargeTensorsAroundARingWithoutDeadlock) {
+  Communicator& w = World();
+  const int64_t next = (w.rank() + 1) % w.size(), prev = (w.rank() + w.size() - 1) % w.size();
+  torch::Tensor mine = torch::full({2 * 1024 * 1024}, static_cast<float>(w.rank()));
+  torch::Tensor got = torch::empty_like(mine);
+  w.SendRecv(mine, next, got, prev);
+  EXPECT_TRUE(got.eq(static_cast<float>(prev)).all().item<bool>());
+  // Either half alone.
+  torch::Tensor none;
+  if (w.rank() == 0) w.SendRecv(mine, 1, none, -1);
+  if (w.rank() == 1) {
+    torch::Tensor from_zero = torch::empty_like(mine);
+    w.SendRecv(none, -1, from_zero, 0);
+    EXPECT_TRUE(from_zero.eq(0.0f).all().item<bool>());
+  }
+}
+
 TEST(Grid, GroupsHoldTheRanksMegatronOrderPutsThere) {
   Communicator& w = World();
   if (w.size() != 4) GTEST_SKIP() << "this layout test needs 4 ranks, the job has " << w.size();
