@@ -18,29 +18,35 @@ void RaisePeak(int64_t now) {
   }
 }
 
-// Owns the base allocator's DataPtr; freeing it gives the bytes back to the count.
-struct Counted {
-  c10::DataPtr base;
-  int64_t bytes;
-};
+// Each block carries its size in a header in front of the data, so the DataPtr stays "simple" (data ==
+// context, one raw deleter), as torch's raw_allocate users (oneDNN scratch buffers under bf16) require.
+constexpr size_t kHeader = 64;  // keeps the base allocator's 64-byte alignment
+c10::DeleterFnPtr base_free = nullptr;
 
-void FreeCounted(void* context) {
-  auto* counted = static_cast<Counted*>(context);
-  cpu_current.fetch_sub(counted->bytes, std::memory_order_relaxed);
-  delete counted;
+void FreeCounted(void* data) {
+  char* block = static_cast<char*>(data) - kHeader;
+  cpu_current.fetch_sub(static_cast<int64_t>(*reinterpret_cast<size_t*>(block)), std::memory_order_relaxed);
+  base_free(block);
 }
 
 class CountingCpuAllocator final : public c10::Allocator {
  public:
-  explicit CountingCpuAllocator(c10::Allocator* base) : base_(base) {}
+  explicit CountingCpuAllocator(c10::Allocator* base) : base_(base) {
+    base_free = base->raw_deleter();
+    TORCH_CHECK(base_free != nullptr, "torch's CPU allocator has no raw deleter to wrap");
+  }
 
   c10::DataPtr allocate(size_t n) override {
-    c10::DataPtr base = base_->allocate(n);
-    void* data = base.get();
-    const c10::Device device = base.device();
-    RaisePeak(cpu_current.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + static_cast<int64_t>(n));
-    return {data, new Counted{std::move(base), static_cast<int64_t>(n)}, &FreeCounted, device};
+    c10::DataPtr block = base_->allocate(n + kHeader);
+    const c10::Device device = block.device();
+    char* raw = static_cast<char*>(block.release_context());
+    *reinterpret_cast<size_t*>(raw) = n;
+    const auto bytes = static_cast<int64_t>(n);
+    RaisePeak(cpu_current.fetch_add(bytes, std::memory_order_relaxed) + bytes);
+    return {raw + kHeader, raw + kHeader, &FreeCounted, device};
   }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &FreeCounted; }
 
   void copy_data(void* dest, const void* src, std::size_t count) const override {
     base_->copy_data(dest, src, count);

@@ -3,7 +3,7 @@
 #   1. pp=2 (1F1B and GPipe), pp=4, pp=2 × tp=2 and pp=2 × dp=2 give the same per-step losses and gradient
 #      norms as one process (relative 1e-5, fp32, 5 steps), for LoRA and for full fine-tuning (the tied
 #      embedding's two copies, on the first and last stage, stay one weight); each stage holds only its
-#      layers (run.json counts), and metrics.jsonl carries a bubble fraction in [0, 1).
+#      layers (run.json counts), and metrics.jsonl carries a bubble fraction in [0, 1). Also pp=2 under bf16.
 #   2. Activation memory: as micro-batches per step grow from 2 to 8, each stage's measured peak tensor
 #      memory stays flat under 1F1B and grows under GPipe (the control that shows the measure can see it).
 #   3. Bad layouts exit 2 with one message naming the key.
@@ -38,6 +38,10 @@ for mode in lora full; do
   run "$mode-pp2tp2" 4 "${extra[@]}" parallel.pipeline=2 parallel.tensor=2
   run "$mode-pp2dp2" 4 "${extra[@]}" parallel.pipeline=2
 done
+
+# bf16 autocast: the stages exchange the fp32 residual stream, so the split changes nothing either.
+run bf16-one 1 train.dtype=bf16
+run bf16-pp2 2 train.dtype=bf16 parallel.pipeline=2
 
 for schedule in 1f1b gpipe; do
   for batch in 4 16; do  # 2 and 8 micro-batches of 2 rows
@@ -85,6 +89,12 @@ for mode in ["lora", "full"]:
             layout, [r["params"] for r in stages], single["params"]))
         if layout in ("pp2", "pp4") and mode == "lora":
             assert other[-1]["stage_peak_in_flight"] == list(range(pp, 0, -1)), other[-1]["stage_peak_in_flight"]
+
+for a, b in zip(rows("bf16-one"), rows("bf16-pp2")):
+    for key in ["loss", "grad_norm"]:
+        if not close(a[key], b[key]):
+            failures.append("bf16 pp2 step %d %s: one process %.9g, pp2 %.9g" % (a["step"], key, a[key], b[key]))
+print("bf16 pp2      losses %s" % [round(r["loss"], 6) for r in rows("bf16-pp2")])
 
 peaks = {(s, b): rows("mem-%s-%d" % (s, b))[-1]["stage_peak_memory_bytes"] for s in ["1f1b", "gpipe"] for b in [4, 16]}
 for s in ["1f1b", "gpipe"]:
