@@ -49,7 +49,8 @@ absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const s
   for (const RankShare& r : ranks) {
     run["ranks"].push_back({{"rank", r.rank}, {"tp", r.tp}, {"pp", r.pp}, {"ep", r.ep}, {"dp", r.dp},
                             {"params", r.params}, {"trainable_params", r.trainable_params},
-                            {"optimizer_state", r.optimizer_state}});
+                            {"optimizer_state", r.optimizer_state},
+                            {"layers", {r.first_layer, r.end_layer}}});
   }
   return WriteJsonFile((dir / "run.json").string(), run);
 }

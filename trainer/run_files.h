@@ -16,6 +16,7 @@ struct RankShare {
   int64_t params = 0;            // parameters this rank holds
   int64_t trainable_params = 0;  // of which trainable
   int64_t optimizer_state = 0;   // elements of Adam moments this rank keeps (1/dp of them under ZeRO-1)
+  int64_t first_layer = 0, end_layer = 0;  // its pipeline stage's layers [first, end)
 };
 
 // Creates output_dir. With train.resume=false, an output_dir that already holds a run is BadInput.

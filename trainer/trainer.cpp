@@ -110,15 +110,16 @@ std::vector<RankShare> GatherShares(TrainState& s) {
   }
   for (const auto& [name, t] : s.optimizer->StateTensors()) optimizer_state += t.dim() > 0 ? t.numel() : 0;
   const Coordinates& c = s.grid->coords();
-  torch::Tensor mine = torch::tensor({s.world->rank(), c.tp, c.pp, c.ep, c.dp, params, trainable, optimizer_state},
-                                     torch::TensorOptions().dtype(torch::kLong)).to(s.device);
-  torch::Tensor all = s.world->AllGather(mine).cpu().view({-1, 8});
+  const StageRange& stage = s.model->stage();
+  std::vector<int64_t> fields = {s.world->rank(), c.tp, c.pp, c.ep, c.dp, params, trainable, optimizer_state,
+                                 stage.first_layer, stage.end_layer};
+  const auto n = static_cast<int64_t>(fields.size());
+  torch::Tensor mine = torch::tensor(fields, torch::TensorOptions().dtype(torch::kLong)).to(s.device);
+  torch::Tensor all = s.world->AllGather(mine).cpu().view({-1, n});
   std::vector<RankShare> shares;
   for (int64_t i = 0; i < all.size(0); ++i) {
-    auto row = all[i];
-    shares.push_back({row[0].item<int64_t>(), row[1].item<int64_t>(), row[2].item<int64_t>(),
-                      row[3].item<int64_t>(), row[4].item<int64_t>(), row[5].item<int64_t>(),
-                      row[6].item<int64_t>(), row[7].item<int64_t>()});
+    auto v = [&](int64_t k) { return all[i][k].item<int64_t>(); };
+    shares.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8), v(9)});
   }
   return shares;
 }
@@ -198,8 +199,9 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     ZEN_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(r.output_dir));
   }
   const Layout& l = s.grid->layout();
+  const std::string schedule = l.pp > 1 ? absl::StrCat(" ", r.parallel.schedule) : "";
   Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", l.tp, ", pp ", l.pp,
-                    ", dp ", l.dp, ", ep ", l.ep, "), rank 0 holds ", shares[0].params, " parameters (",
+                    schedule, ", dp ", l.dp, ", ep ", l.ep, "), rank 0 holds ", shares[0].params, " parameters (",
                     shares[0].trainable_params, " trainable); ", s.total_steps, " steps of ",
                     TokensPerStep(r.train), " tokens; ", threads, " intra-op threads per rank; ", r.train.dtype,
                     " on ", s.device.str()));

@@ -37,6 +37,7 @@ for mode in lora full; do
   run "$mode-pp4" 4 "${extra[@]}" parallel.pipeline=4
   run "$mode-pp2tp2" 4 "${extra[@]}" parallel.pipeline=2 parallel.tensor=2
   run "$mode-pp2dp2" 4 "${extra[@]}" parallel.pipeline=2
+  run "$mode-pp2split31" 2 "${extra[@]}" parallel.pipeline=2 "parallel.stage_layers=[3,1]"
 done
 
 # bf16 autocast: the stages exchange the fp32 residual stream, so the split changes nothing either.
@@ -58,7 +59,9 @@ def rows(run):
 def close(a, b, rel=1e-5):
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 failures = []
-layouts = [("pp2", 2, 2, 1), ("pp2gpipe", 2, 2, 1), ("pp4", 4, 4, 1), ("pp2tp2", 4, 2, 2), ("pp2dp2", 4, 2, 1)]
+layouts = [("pp2", 2, 2, 1), ("pp2gpipe", 2, 2, 1), ("pp4", 4, 4, 1), ("pp2tp2", 4, 2, 2), ("pp2dp2", 4, 2, 1),
+           ("pp2split31", 2, 2, 1)]
+stage_layers = {"pp2": [[0, 2], [2, 4]], "pp4": [[0, 1], [1, 2], [2, 3], [3, 4]], "pp2split31": [[0, 3], [3, 4]]}
 for mode in ["lora", "full"]:
     base = rows(mode + "-one")
     single = json.load(open(os.path.join(work, mode + "-one", "run.json")))["ranks"][0]
@@ -87,6 +90,8 @@ for mode in ["lora", "full"]:
             assert held == single["params"] + embedding, (layout, held, single["params"])
         print("     %-8s params per stage %s (one process %d; the tied embedding is held twice)" % (
             layout, [r["params"] for r in stages], single["params"]))
+        if layout in stage_layers:
+            assert [r["layers"] for r in stages] == stage_layers[layout], (layout, [r["layers"] for r in stages])
         if layout in ("pp2", "pp4") and mode == "lora":
             assert other[-1]["stage_peak_in_flight"] == list(range(pp, 0, -1)), other[-1]["stage_peak_in_flight"]
 
