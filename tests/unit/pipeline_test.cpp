@@ -9,6 +9,7 @@
 #include "parallel/grid.h"
 #include "parallel/pipeline_schedule.h"
 #include "parallel/pipeline_split.h"
+#include "trainer/model_stage.h"
 
 namespace zen {
 namespace {
@@ -95,6 +96,28 @@ TEST(PipelineSplit, ExplicitCountsMustCoverEveryLayerOncePerStage) {
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
     EXPECT_NE(status.message().find("parallel.stage_layers"), std::string::npos) << status;
   }
+}
+
+TEST(PipelineSplit, ZenNanosVocabularyHeadWeighsAboutTenLayersSoTwoStagesSplit17To7) {
+  Recipe r;
+  r.model.layers = 24;
+  r.model.hidden = 1024;
+  r.model.heads = 16;
+  r.model.head_dim = 64;
+  r.model.ffn = 2816;
+  r.model.vocab = 151936;
+  r.train.seq_len = 2048;
+  Layout two;
+  two.pp = 2;
+  const StageRange first = ChooseStage(r, two, 0), last = ChooseStage(r, two, 1);
+  EXPECT_EQ(first.first_layer, 0);
+  EXPECT_EQ(first.end_layer, 17);
+  EXPECT_TRUE(first.has_embedding && !first.has_head);
+  EXPECT_EQ(last.first_layer, 17);
+  EXPECT_EQ(last.end_layer, 24);
+  EXPECT_TRUE(last.has_head && !last.has_embedding);
+  r.parallel.stage_layers = {12, 12};  // the recipe's word wins
+  EXPECT_EQ(ChooseStage(r, two, 1).first_layer, 12);
 }
 
 Recipe PipelineRecipe(int64_t pp, int64_t layers, int64_t global, int64_t micro) {
