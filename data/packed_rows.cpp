@@ -1,0 +1,63 @@
+#include "data/packed_rows.h"
+
+#include <algorithm>
+
+#include "data/mix_random.h"
+
+namespace zen {
+
+PackedRows::PackedRows(const std::vector<TokenSpan>& spans, int64_t seq_len, uint64_t seed, bool block_causal)
+    : seq_len_(seq_len), seed_(seed), block_causal_(block_causal) {
+  int64_t first_token = 0;
+  for (const TokenSpan& s : spans) {
+    spans_.push_back({s, first_token});
+    first_token += s.tokens;
+  }
+  windows_ = Windows(first_token, seq_len_);
+}
+
+void PackedRows::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, int64_t* positions,
+                            int64_t* segments) const {
+  const int64_t begin = window * seq_len_;
+  auto span = std::upper_bound(spans_.begin(), spans_.end(), begin,
+                               [](int64_t token, const Placed& s) { return token < s.first_token; }) - 1;
+  int64_t t = 0, segment = -1;
+  for (; t < seq_len_ && span != spans_.end(); ++span) {
+    const TokenSpan& s = span->span;
+    const int64_t window_start = begin - span->first_token;  // in span coordinates; < 0 if in an earlier span
+    int64_t j = begin + t - span->first_token;
+    int64_t d = std::upper_bound(s.docs, s.docs + s.documents + 1, static_cast<uint64_t>(j)) - s.docs - 1;
+    for (; t < seq_len_ && j < s.tokens; ++d) {
+      const auto doc_end = static_cast<int64_t>(s.docs[d + 1]);
+      const int64_t position_zero = std::max(static_cast<int64_t>(s.docs[d]), window_start);
+      ++segment;
+      for (; t < seq_len_ && j < doc_end; ++t, ++j) {
+        tokens[t] = s.ids[j];
+        positions[t] = j - position_zero;
+        segments[t] = segment;
+        labels[t] = j + 1 < doc_end && s.mask[j + 1] ? static_cast<int64_t>(s.ids[j + 1]) : kIgnoreLabel;
+      }
+    }
+  }
+  ++segment;  // the last window's padding: a document of its own, which earns no loss
+  for (; t < seq_len_; ++t) tokens[t] = 0, labels[t] = kIgnoreLabel, positions[t] = 0, segments[t] = segment;
+}
+
+Batch PackedRows::Rows(int64_t first, int64_t count) const {
+  auto tokens = torch::empty({count, seq_len_}, torch::kInt64);
+  auto labels = torch::empty({count, seq_len_}, torch::kInt64);
+  auto positions = torch::empty({count, seq_len_}, torch::kInt64);
+  auto segments = torch::empty({count, seq_len_}, torch::kInt64);
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t row = first + r, epoch = row / windows_;
+    const IndexPermutation order(static_cast<uint64_t>(windows_), SplitMix64(seed_ ^ SplitMix64(epoch)));
+    const auto window = static_cast<int64_t>(order(static_cast<uint64_t>(row % windows_)));
+    FillWindow(window, tokens[r].data_ptr<int64_t>(), labels[r].data_ptr<int64_t>(),
+               positions[r].data_ptr<int64_t>(), segments[r].data_ptr<int64_t>());
+  }
+  // A batch whose rows each hold one document needs no mask beyond causal.
+  const bool boundaries = segments.select(1, seq_len_ - 1).any().item<bool>();
+  return {tokens, labels, positions, block_causal_ && boundaries ? segments : torch::Tensor()};
+}
+
+}  // namespace zen
