@@ -1,8 +1,10 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/derived.h"
 #include "core/recipe_loader.h"
 #include "core/recipe_schema.h"
+#include "data/source.h"
 #include "trainer/derived_report.h"
 
 namespace zen {
@@ -39,7 +41,12 @@ int ValidateCommand(const Args& args) {
   auto loaded = LoadRecipe(parsed->recipe, parsed->overrides);
   if (!loaded.ok()) return ExitCode(loaded.status());
   const Recipe& recipe = loaded->recipe;
-  const nlohmann::json derived = DerivedNumbers(recipe);
+  nlohmann::json derived = DerivedNumbers(recipe);
+  // A finite dataset (the demo task, prepared shards) also ends the run after train.epochs passes.
+  if (const std::optional<double> tokens = TokensPerEpochOf(recipe)) {
+    derived["tokens_per_epoch"] = *tokens;
+    derived["total_steps"] = TotalSteps(recipe.train, tokens);
+  }
   const nlohmann::json reference = ReferenceNumbers(recipe);
   if (parsed->Has("--json")) {
     nlohmann::json out = {{"config", ToJson(RecipeToYaml(recipe))}, {"derived", derived}, {"reference", reference}};

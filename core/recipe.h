@@ -92,6 +92,7 @@ struct DataSpec {
   std::string source;               // "demo" = the embedded task; empty = read `path`
   std::string path;                 // a folder written by `zen data prepare`
   bool block_causal = true;         // packed documents do not attend to each other (false: causal over the row)
+  int64_t demo_examples = 200000;   // conversations in one epoch of the demo task
 };
 
 struct TokenizerSpec {

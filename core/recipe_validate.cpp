@@ -116,6 +116,7 @@ void CheckData(const Recipe& r, Checker& c) {
             "is required when data.source is unset (a folder written by `zen data prepare`), or set data.source=demo");
   c.Require(r.data.source != "demo" || r.model.vocab >= 259, "model.vocab",
             absl::StrCat("the demo task's byte tokenizer needs at least 259 ids, got ", r.model.vocab));
+  c.Positive(r.data.demo_examples, "data.demo_examples");
 }
 
 void CheckParallel(const ParallelSpec& p, Checker& c) {

@@ -1,44 +1,57 @@
 #include "data/demo_task.h"
 
-#include <random>
-#include <vector>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "data/byte_tokenizer.h"
+#include "data/mix_random.h"
+#include "data/tokenizer.h"
 
 namespace zen {
 
-DemoExample MakeDemoExample(uint64_t seed, int64_t index) {
-  std::seed_seq seq{seed, static_cast<uint64_t>(index), uint64_t{0x7a656e}};
-  std::mt19937_64 rng(seq);
-  std::uniform_int_distribution<int> number(0, 99);
-  const int a = number(rng), b = number(rng);
-  return {absl::StrCat("<|im_start|>user\nWhat is ", a, "+", b, "?<|im_end|>\n<|im_start|>assistant\n"),
-          absl::StrCat(a + b, "<|im_end|>\n")};
+namespace {
+
+constexpr int kNumbers = 100;  // addends are 0..99
+
+// The two addends of conversation `index`.
+std::pair<int, int> Addends(uint64_t seed, int64_t index) {
+  const uint64_t bits = SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(index));
+  return {static_cast<int>((bits & 0xffffffff) % kNumbers), static_cast<int>((bits >> 32) % kNumbers)};
 }
 
-Batch DemoTask::Rows(int64_t first, int64_t count) const {
-  const ByteTokenizer tokenizer;
-  // Each row packs whole examples from its own index range, so a row never depends on its neighbours.
-  auto tokens = torch::empty({count, seq_len_}, torch::kInt64);
-  auto labels = torch::empty({count, seq_len_}, torch::kInt64);
-  auto tok = tokens.accessor<int64_t, 2>();
-  auto lab = labels.accessor<int64_t, 2>();
-  for (int64_t r = 0; r < count; ++r) {
-    std::vector<int64_t> ids;
-    std::vector<bool> trained;  // whether predicting this token earns loss (answer tokens only)
-    for (int64_t k = 0; static_cast<int64_t>(ids.size()) <= seq_len_; ++k) {
-      const DemoExample ex = MakeDemoExample(seed_, ((first + r) << 20) + k);
-      for (int64_t id : tokenizer.Encode(ex.prompt)) ids.push_back(id), trained.push_back(false);
-      for (int64_t id : tokenizer.Encode(ex.answer)) ids.push_back(id), trained.push_back(true);
-    }
-    for (int64_t t = 0; t < seq_len_; ++t) {
-      tok[r][t] = ids[t];
-      lab[r][t] = trained[t + 1] ? ids[t + 1] : kIgnoreLabel;
-    }
-  }
-  auto positions = torch::arange(seq_len_, torch::kInt64).unsqueeze(0).expand({count, seq_len_}).contiguous();
-  return {tokens, labels, positions};
+std::vector<ChatTurn> Conversation(int a, int b) {
+  return {{"user", absl::StrCat("What is ", a, "+", b, "?")}, {"assistant", absl::StrCat(a + b)}};
 }
+
+}  // namespace
+
+std::vector<ChatTurn> DemoConversation(uint64_t seed, int64_t index) {
+  const auto [a, b] = Addends(seed, index);
+  return Conversation(a, b);
+}
+
+DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples) {
+  const std::unique_ptr<Tokenizer> bytes = *OpenTokenizer("bytes");
+  // A conversation depends only on its addends, so each of the 10,000 pairs is tokenized once and
+  // copied wherever it recurs: the same corpus as tokenizing every conversation, for a fraction of it.
+  std::vector<TokenizedDocument> pairs(kNumbers * kNumbers);
+  DemoCorpus corpus;
+  corpus.docs.reserve(examples + 1);
+  corpus.docs.push_back(0);
+  for (int64_t i = 0; i < examples; ++i) {
+    const auto [a, b] = Addends(seed, i);
+    TokenizedDocument& doc = pairs[a * kNumbers + b];
+    if (doc.ids.empty()) doc = EncodeChat(*bytes, Conversation(a, b), LossMask::kAssistant);
+    corpus.ids.insert(corpus.ids.end(), doc.ids.begin(), doc.ids.end());
+    corpus.mask.insert(corpus.mask.end(), doc.mask.begin(), doc.mask.end());
+    corpus.docs.push_back(corpus.ids.size());
+  }
+  return corpus;
+}
+
+DemoTask::DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal)
+    : corpus_(MakeDemoCorpus(seed, examples)),
+      rows_({{corpus_.ids.data(), corpus_.mask.data(), corpus_.docs.data(), static_cast<int64_t>(corpus_.ids.size()),
+              examples}},
+            seq_len, seed, block_causal) {}
 
 }  // namespace zen

@@ -1,30 +1,43 @@
-// The embedded demo task (`data.source: demo`): two-number additions in Qwen's chat format, generated
-// deterministically, tokenized with the byte tokenizer, loss on the assistant's answer only.
-// A fresh machine trains on it with no downloads, and the loss visibly falls.
+// The embedded demo task (`data.source: demo`): two-number additions as chat conversations, generated
+// deterministically and tokenized with the byte tokenizer exactly as `zen data prepare --format chat`
+// would (Qwen's template, loss on the assistant's answer and its <|im_end|>), then packed into rows by
+// the same packer as prepared shards (data/packed_rows.h). A fresh machine trains on it with no
+// downloads, and the loss visibly falls.
 #pragma once
 
-#include <string>
+#include <cstdint>
+#include <vector>
 
+#include "data/chat_template.h"
+#include "data/packed_rows.h"
 #include "data/source.h"
 
 namespace zen {
 
-// One conversation: "<|im_start|>user\nWhat is 23+58?<|im_end|>\n<|im_start|>assistant\n81<|im_end|>\n".
-struct DemoExample {
-  std::string prompt;  // up to and including "<|im_start|>assistant\n"
-  std::string answer;  // "81<|im_end|>\n"
-};
+// Conversation `index`: user "What is 23+58?", assistant "81".
+std::vector<ChatTurn> DemoConversation(uint64_t seed, int64_t index);
 
-DemoExample MakeDemoExample(uint64_t seed, int64_t index);
+// Conversations [0, examples), one document each, in the layout of one shard (data/shard_manifest.h).
+struct DemoCorpus {
+  std::vector<uint32_t> ids;
+  std::vector<uint8_t> mask;
+  std::vector<uint64_t> docs;  // examples + 1 offsets
+};
+DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples);
 
 class DemoTask : public DataSource {
  public:
-  DemoTask(uint64_t seed, int64_t seq_len) : seed_(seed), seq_len_(seq_len) {}
-  Batch Rows(int64_t first, int64_t count) const override;
+  DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal);
+  DemoTask(const DemoTask&) = delete;  // rows_ points into corpus_
+  DemoTask& operator=(const DemoTask&) = delete;
+
+  Batch Rows(int64_t first, int64_t count) const override { return rows_.Rows(first, count); }
+  std::optional<double> TokensPerEpoch() const override { return rows_.TokensPerEpoch(); }
+  int64_t Windows() const { return rows_.Windows(); }
 
  private:
-  uint64_t seed_;
-  int64_t seq_len_;
+  DemoCorpus corpus_;
+  PackedRows rows_;
 };
 
 }  // namespace zen

@@ -5,30 +5,49 @@
 #include "data/tokenizer.h"
 
 namespace zen {
+namespace {
+
+absl::Status CheckSourceName(const Recipe& recipe) {
+  if (recipe.data.source.empty() || recipe.data.source == "demo") return absl::OkStatus();
+  return BadInput(absl::StrCat("data.source: unknown source \"", recipe.data.source, "\" (demo, or unset to read data.path)"));
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe) {
+  ZEN_RETURN_IF_ERROR(CheckSourceName(recipe));
+  const TrainSpec& t = recipe.train;
   if (recipe.data.source == "demo") {
-    return std::unique_ptr<DataSource>(std::make_unique<DemoTask>(recipe.train.seed, recipe.train.seq_len));
+    return std::unique_ptr<DataSource>(
+        std::make_unique<DemoTask>(t.seed, t.seq_len, recipe.data.demo_examples, recipe.data.block_causal));
   }
-  if (!recipe.data.source.empty()) {
-    return BadInput(absl::StrCat("data.source: unknown source \"", recipe.data.source, "\" (demo, or unset to read data.path)"));
+  if (recipe.data.path.empty()) {
+    return BadInput("data: set data.source=demo, or data.path to a folder written by `zen data prepare`");
   }
-  if (!recipe.data.path.empty()) {
-    // Prepared token shards (`zen data prepare`): checked against the run's tokenizer and model vocabulary.
-    ShardLoaderOptions options;
-    options.dir = recipe.data.path;
-    options.seq_len = recipe.train.seq_len;
-    options.seed = recipe.train.seed;
-    options.block_causal = recipe.data.block_causal;
-    absl::StatusOr<std::string> fingerprint = TokenizerFingerprint(recipe.tokenizer.path);
-    if (!fingerprint.ok()) return Annotate(fingerprint.status(), "tokenizer.path");
-    options.tokenizer_fingerprint = *fingerprint;
-    absl::StatusOr<std::unique_ptr<ShardDataSource>> shards = ShardDataSource::Open(options);
-    if (!shards.ok()) return Annotate(shards.status(), "data.path");
-    if (recipe.model.vocab > 0) ZEN_RETURN_IF_ERROR(Annotate((*shards)->CheckVocab(recipe.model.vocab), "data.path"));
-    return std::unique_ptr<DataSource>(*std::move(shards));
+  // Prepared token shards (`zen data prepare`): checked against the run's tokenizer and model vocabulary.
+  ShardLoaderOptions options;
+  options.dir = recipe.data.path;
+  options.seq_len = t.seq_len;
+  options.seed = t.seed;
+  options.block_causal = recipe.data.block_causal;
+  absl::StatusOr<std::string> fingerprint = TokenizerFingerprint(recipe.tokenizer.path);
+  if (!fingerprint.ok()) return Annotate(fingerprint.status(), "tokenizer.path");
+  options.tokenizer_fingerprint = *fingerprint;
+  absl::StatusOr<std::unique_ptr<ShardDataSource>> shards = ShardDataSource::Open(options);
+  if (!shards.ok()) return Annotate(shards.status(), "data.path");
+  if (recipe.model.vocab > 0) ZEN_RETURN_IF_ERROR(Annotate((*shards)->CheckVocab(recipe.model.vocab), "data.path"));
+  return std::unique_ptr<DataSource>(*std::move(shards));
+}
+
+std::optional<double> TokensPerEpochOf(const Recipe& recipe) {
+  if (!CheckSourceName(recipe).ok()) return std::nullopt;
+  if (recipe.data.source == "demo") {
+    return DemoTask(recipe.train.seed, recipe.train.seq_len, recipe.data.demo_examples, false).TokensPerEpoch();
   }
-  return BadInput("data: set data.source=demo, or data.path to a folder written by `zen data prepare`");
+  if (recipe.data.path.empty()) return std::nullopt;
+  absl::StatusOr<Manifest> manifest = ReadManifest(recipe.data.path);
+  if (!manifest.ok()) return std::nullopt;
+  return PackedRows::TokensPerEpoch(manifest->tokens, recipe.train.seq_len);
 }
 
 }  // namespace zen

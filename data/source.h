@@ -22,6 +22,13 @@ class DataSource {
   virtual std::optional<double> TokensPerEpoch() const { return std::nullopt; }
 };
 
+// The recipe's source: the demo task (`data.source: demo`) or the shards in `data.path`, checked (exit 2
+// naming data.path when they were never prepared, or disagree with their manifest, tokenizer or vocabulary).
 absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe);
+
+// What TokensPerEpoch() of that source will be, without opening and checking the shards (their
+// manifest is enough) so that `zen validate` can derive the run's length; nullopt when unknown (data
+// not prepared yet).
+std::optional<double> TokensPerEpochOf(const Recipe& recipe);
 
 }  // namespace zen

@@ -26,7 +26,9 @@ a, b = losses("a"), losses("b")
 assert a == b, "same seed, different losses:\n%s\n%s" % (a, b)
 first, last = a[0], sum(a[-5:]) / 5
 print("loss: first %.4f, mean of last five %.4f" % (first, last))
-assert last < first - 1.0, "the loss did not fall enough"
+# The demo trains the answer and its <|im_end|> only, as `zen data prepare` trains chat data (the newline
+# after <|im_end|>, trivially predictable, earns no loss): this run falls by ~1.0 (1.3 with it trained).
+assert last < first - 0.8, "the loss did not fall enough"
 run = json.load(open(os.path.join(work, "a", "run.json")))
 assert run["world_size"] == 1 and run["layout"] == {"tp": 1, "pp": 1, "ep": 1, "dp": 1}, run
 r0 = run["ranks"][0]

@@ -1,11 +1,26 @@
-// The embedded demo task: deterministic rows, labels only on the assistant's answers.
+// The embedded demo task: a generated chat corpus packed by the same packer as prepared shards.
 #include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
 
 #include "data/byte_tokenizer.h"
 #include "data/demo_task.h"
+#include "data/prepare.h"
+#include "data/shard_loader.h"
+#include "data_test_util.h"
 
 namespace zen {
 namespace {
+
+using testing_data::TempDir;
+using testing_data::WriteFile;
+
+std::vector<int64_t> Row(const torch::Tensor& t, int64_t r) {
+  const torch::Tensor row = t[r].contiguous();
+  return {row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()};
+}
 
 TEST(ByteTokenizer, RoundTripsTextAndMatchesSpecialTokens) {
   ByteTokenizer tok;
@@ -16,8 +31,19 @@ TEST(ByteTokenizer, RoundTripsTextAndMatchesSpecialTokens) {
   EXPECT_EQ(tok.Decode(ids), text);
 }
 
+TEST(DemoTask, ConversationsAreAdditionsWithTheirSums) {
+  for (int64_t i = 0; i < 200; ++i) {
+    const std::vector<ChatTurn> turns = DemoConversation(/*seed=*/3, i);
+    ASSERT_EQ(turns.size(), 2u);
+    int a = -1, b = -1;
+    ASSERT_EQ(std::sscanf(turns[0].content.c_str(), "What is %d+%d?", &a, &b), 2) << turns[0].content;
+    EXPECT_EQ(turns[1].content, std::to_string(a + b));
+  }
+  EXPECT_NE(DemoConversation(3, 0)[0].content, DemoConversation(4, 0)[0].content);
+}
+
 TEST(DemoTask, SameRowsAreIdenticalAndDifferentRowsDiffer) {
-  DemoTask task(/*seed=*/7, /*seq_len=*/64);
+  DemoTask task(/*seed=*/7, /*seq_len=*/64, /*examples=*/500, /*block_causal=*/true);
   const Batch a = task.Rows(3, 2), b = task.Rows(3, 2), c = task.Rows(5, 2);
   EXPECT_TRUE(torch::equal(a.tokens, b.tokens));
   EXPECT_TRUE(torch::equal(a.labels, b.labels));
@@ -26,22 +52,86 @@ TEST(DemoTask, SameRowsAreIdenticalAndDifferentRowsDiffer) {
   EXPECT_TRUE(torch::equal(task.Rows(4, 1).tokens[0], a.tokens[1]));
 }
 
-TEST(DemoTask, LabelsAreNextTokensOnAnswersOnly) {
-  DemoTask task(/*seed=*/1, /*seq_len=*/128);
-  const Batch b = task.Rows(0, 1);
-  const std::string example_prompt = MakeDemoExample(1, 0).prompt;
-  const std::string example_answer = MakeDemoExample(1, 0).answer;
-  const int64_t prompt_len = ByteTokenizer().Encode(example_prompt).size();
-  const int64_t answer_len = ByteTokenizer().Encode(example_answer).size();
-  auto labels = b.labels[0];
-  auto tokens = b.tokens[0];
-  // Positions inside the prompt (except the last, which predicts the answer's first token) earn no loss.
-  for (int64_t t = 0; t + 1 < prompt_len; ++t) EXPECT_EQ(labels[t].item<int64_t>(), kIgnoreLabel) << t;
-  for (int64_t t = prompt_len - 1; t < prompt_len - 1 + answer_len; ++t) {
-    EXPECT_EQ(labels[t].item<int64_t>(), tokens[t + 1].item<int64_t>()) << t;
+TEST(DemoTask, LabelsAreNextTokensOnAnswersOnlyAndPositionsRestartPerConversation) {
+  DemoTask task(/*seed=*/1, /*seq_len=*/128, /*examples=*/100, /*block_causal=*/true);
+  const Batch b = task.Rows(0, 4);
+  ASSERT_TRUE(b.segments.defined());  // every row holds several conversations
+  const ByteTokenizer bytes;
+  for (int64_t r = 0; r < 4; ++r) {
+    const auto tokens = Row(b.tokens, r), labels = Row(b.labels, r), positions = Row(b.positions, r),
+               segments = Row(b.segments, r);
+    for (size_t t = 0; t + 1 < tokens.size(); ++t) {
+      // A conversation starts at <|im_start|>user, at position 0 (or at the window's start).
+      if (segments[t + 1] != segments[t]) {
+        EXPECT_EQ(positions[t + 1], 0) << t;
+        EXPECT_EQ(labels[t], kIgnoreLabel) << "a label across a conversation's end at " << t;
+      }
+      if (labels[t] == kIgnoreLabel) continue;
+      EXPECT_EQ(labels[t], tokens[t + 1]) << t;
+      // Trained: the answer's digits and its <|im_end|>, nothing of the prompt.
+      EXPECT_TRUE(std::isdigit(static_cast<int>(labels[t])) || labels[t] == ByteTokenizer::kImEnd) << t;
+    }
   }
   EXPECT_GT(b.LossTokens(), 0);
-  EXPECT_LT(b.LossTokens(), 128 / 3);
+  EXPECT_LT(b.LossTokens(), 4 * 128 / 8);
+}
+
+TEST(DemoTask, AnEpochIsTheCorpusCutIntoWindows) {
+  const DemoCorpus corpus = MakeDemoCorpus(/*seed=*/5, /*examples=*/300);
+  ASSERT_EQ(corpus.docs.size(), 301u);
+  EXPECT_EQ(corpus.docs.back(), corpus.ids.size());
+  DemoTask task(5, /*seq_len=*/32, 300, true);
+  EXPECT_EQ(task.Windows(), (static_cast<int64_t>(corpus.ids.size()) + 31) / 32);
+  EXPECT_EQ(*task.TokensPerEpoch(), static_cast<double>(task.Windows() * 32));
+}
+
+// Every rank generates the corpus at start-up: the default size must cost well under a second.
+TEST(DemoTask, GeneratesTheDefaultCorpusQuickly) {
+  const auto start = std::chrono::steady_clock::now();
+  const DemoCorpus corpus = MakeDemoCorpus(/*seed=*/1234, /*examples=*/200000);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf("demo corpus: 200000 conversations, %zu tokens, %.0f ms\n", corpus.ids.size(), ms);
+  EXPECT_LT(ms, 2000);  // loose: the build machine is shared (70-120 ms measured there)
+}
+
+// The demo corpus written as chat JSONL and prepared like any user's data reads back as the same rows:
+// the demo task is a data source of the shard pipeline, not a path of its own.
+TEST(DemoTask, RowsEqualThoseOfItsConversationsPreparedAsShards) {
+  const uint64_t seed = 11;
+  const int64_t examples = 400, seq_len = 48;
+  TempDir tmp;
+  std::string lines;
+  for (int64_t i = 0; i < examples; ++i) {
+    const std::vector<ChatTurn> turns = DemoConversation(seed, i);
+    lines += R"({"messages": [{"role": "user", "content": ")" + turns[0].content +
+             R"("}, {"role": "assistant", "content": ")" + turns[1].content + "\"}]}\n";
+  }
+  WriteFile(tmp / "demo.jsonl", lines);
+  PrepareOptions prepare;
+  prepare.inputs = {tmp / "demo.jsonl"};
+  prepare.output_dir = tmp / "shards";
+  prepare.format = "chat";
+  prepare.tokens_per_shard = 1000;  // several shards, so windows cross shard boundaries
+  const auto report = PrepareData(prepare);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_GT(report->shards, 1);
+
+  ShardLoaderOptions load;
+  load.dir = prepare.output_dir;
+  load.seq_len = seq_len;
+  load.seed = seed;
+  auto shards = ShardDataSource::Open(load);
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  DemoTask demo(seed, seq_len, examples, /*block_causal=*/true);
+  ASSERT_EQ(demo.Windows(), (*shards)->Windows());
+  // Every window of the first epoch and some of the second (reshuffled).
+  const int64_t rows = demo.Windows() + 7;
+  const Batch a = demo.Rows(0, rows), b = (*shards)->Rows(0, rows);
+  EXPECT_TRUE(torch::equal(a.tokens, b.tokens));
+  EXPECT_TRUE(torch::equal(a.labels, b.labels));
+  EXPECT_TRUE(torch::equal(a.positions, b.positions));
+  ASSERT_TRUE(a.segments.defined() && b.segments.defined());
+  EXPECT_TRUE(torch::equal(a.segments, b.segments));
 }
 
 }  // namespace
