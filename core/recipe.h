@@ -110,7 +110,9 @@ struct ParallelSpec {
 };
 
 struct MoeSpec {
-  double aux_loss_coef = 0.01;
+  double aux_loss_coef = 0.01;      // Switch/GShard load-balancing loss per MoE layer (0 = off)
+  double z_loss_coef = 0;           // router z-loss (ST-MoE): mean of logsumexp(logits)^2 (0 = off)
+  double capacity_factor = 0;       // 0 = dropless; else each expert takes at most this x its fair share
 };
 
 struct CheckpointSpec {

@@ -140,6 +140,8 @@ absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
   CheckData(r, c);
   CheckParallel(r.parallel, c);
   c.NonNegative(r.moe.aux_loss_coef, "moe.aux_loss_coef");
+  c.NonNegative(r.moe.z_loss_coef, "moe.z_loss_coef");
+  c.NonNegative(r.moe.capacity_factor, "moe.capacity_factor");
   c.NonNegative(r.checkpoint.interval, "checkpoint.interval");
   return c.status();
 }

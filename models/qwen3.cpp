@@ -17,7 +17,14 @@ absl::Status RequirePositive(const char* key, int64_t value) {
 
 absl::Status CheckSupported(const ModelSpec& spec) {
   if (spec.IsMoe()) {
-    return BadInput("model.experts: mixture-of-experts layers arrive with the MoE issue");
+    ZEN_RETURN_IF_ERROR(RequirePositive("model.expert_ffn", spec.expert_ffn));
+    ZEN_RETURN_IF_ERROR(RequirePositive("model.moe_every", spec.moe_every));
+    if (spec.top_k < 1 || spec.top_k > spec.experts) {
+      return BadInput(absl::StrCat("model.top_k: ", spec.top_k, " must be from 1 to model.experts (", spec.experts, ")"));
+    }
+    if (spec.router_temperature <= 0) {
+      return BadInput(absl::StrCat("model.router_temperature: must be positive, got ", spec.router_temperature));
+    }
   }
   ZEN_RETURN_IF_ERROR(RequirePositive("model.layers", spec.layers));
   ZEN_RETURN_IF_ERROR(RequirePositive("model.hidden", spec.hidden));
@@ -34,7 +41,8 @@ absl::Status CheckSupported(const ModelSpec& spec) {
   return absl::OkStatus();
 }
 
-Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage)
+Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage, const MoeSpec& moe,
+                     const EpGroup& ep)
     : spec_(spec), tp_(tp), stage_(stage) {
   // The model's only draw from the global generator: InitParameters sets every weight from it, so the
   // layers skip their own (layout-dependent) draws.
@@ -51,9 +59,13 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage)
     embed_tokens_ =
         body->register_module("embed_tokens", VocabParallelEmbedding(spec.vocab, spec.hidden, tp));
   }
+  if (spec.IsMoe()) {
+    moe_stats_ = std::make_shared<MoeStats>();
+    moe_stats_->Reset(spec.experts);
+  }
   auto layers = body->register_module("layers", torch::nn::ModuleDict());
   for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
-    layers_.push_back(Qwen3DecoderLayer(spec, tp));
+    layers_.push_back(Qwen3DecoderLayer(spec, l, tp, moe, ep, moe_stats_));
     layers->update({{std::to_string(l), layers_.back().ptr()}});
     sliding_.push_back(spec.sliding_window > 0 && spec.IsSlidingLayer(l));
   }

@@ -14,7 +14,8 @@
 
 #include "absl/status/status.h"
 #include "core/recipe.h"          // defines: ModelSpec
-#include "models/qwen3_blocks.h"  // defines: Qwen3DecoderLayer, RmsNorm
+#include "models/moe.h"           // defines: MoeStats, EpGroup
+#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/tp_group.h"    // defines: TpGroup
 
@@ -37,7 +38,9 @@ class Qwen3Impl : public torch::nn::Module {
   // of a full tensor seeded by its name, so every (tp, stage) layout holds the same numbers).
   // Weights ~ N(0, 0.02), norms = 1. A tied head on a stage without the embedding keeps its own copy
   // of model.embed_tokens (its gradient must then be summed with the first stage's).
-  Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage);
+  // MoE layers hold the experts of this rank of `ep` and take their aux-loss settings from `moe`.
+  Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage, const MoeSpec& moe = {},
+            const EpGroup& ep = {});
   explicit Qwen3Impl(const ModelSpec& spec, const TpGroup& tp = TpGroup{})
       : Qwen3Impl(spec, tp, StageRange::Whole(spec)) {}
 
@@ -55,6 +58,8 @@ class Qwen3Impl : public torch::nn::Module {
   torch::Tensor loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels);
 
   const ModelSpec& spec() const { return spec_; }
+  // What this stage's MoE layers routed since its last Reset; null for a dense model.
+  MoeStats* moe_stats() { return moe_stats_.get(); }
   const StageRange& stage() const { return stage_; }
 
  private:
@@ -63,6 +68,7 @@ class Qwen3Impl : public torch::nn::Module {
   StageRange stage_;
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
+  std::shared_ptr<MoeStats> moe_stats_;
   std::vector<bool> sliding_;              // per held layer: uses the sliding window
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only

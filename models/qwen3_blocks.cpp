@@ -91,17 +91,4 @@ torch::Tensor Qwen3MlpImpl::forward(const torch::Tensor& x) {
   return down_proj(torch::silu(gate_proj(x)) * up_proj(x));  // inner (B, T, ffn/tp)
 }
 
-Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, const TpGroup& tp) {
-  self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
-  mlp = register_module("mlp", Qwen3Mlp(spec.hidden, spec.ffn, tp));
-  input_layernorm = register_module("input_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
-  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
-}
-
-torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,
-                                             const torch::Tensor& mask) {
-  auto h = x + self_attn(input_layernorm(x), rope, mask);
-  return h + mlp(post_attention_layernorm(h));
-}
-
 }  // namespace zen

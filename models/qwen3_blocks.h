@@ -71,16 +71,4 @@ class Qwen3MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Qwen3Mlp);
 
-class Qwen3DecoderLayerImpl : public torch::nn::Module {
- public:
-  Qwen3DecoderLayerImpl(const ModelSpec& spec, const TpGroup& tp);
-  // x: (B, T, C) -> (B, T, C): pre-norm attention and MLP, each added to the residual stream.
-  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
-
-  Qwen3Attention self_attn{nullptr};
-  Qwen3Mlp mlp{nullptr};
-  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
-};
-TORCH_MODULE(Qwen3DecoderLayer);
-
 }  // namespace zen

@@ -28,6 +28,7 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.KvHeads(), "model.kv_heads"));
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vocab, "model.vocab"));
   if (!m.IsMoe() || m.moe_every > 1) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.ffn, "model.ffn"));
+  if (m.shared_ffn > 0) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.shared_ffn, "model.shared_ffn"));
   if (m.layers < l.pp) {
     return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
                                  ") is fewer than the pipeline stages"));
@@ -36,6 +37,10 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   if (l.ep > 1) {
     if (!m.IsMoe()) return BadInput(absl::StrCat("parallel.expert=", l.ep, ": the model has no experts"));
     ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", m.experts, "model.experts"));
+    if (r.parallel.zero == 1) {
+      return BadInput("parallel.zero=1 with parallel.expert > 1: ZeRO-1 does not yet shard the experts' optimizer "
+                      "state over the expert-data-parallel group; use one or the other");
+    }
   }
   const int64_t dp_batch = r.train.micro_batch_size * l.dp;
   if (r.train.global_batch_size % dp_batch != 0) {

@@ -113,7 +113,9 @@ torch::Tensor MpiCommunicator::ReduceScatter(const torch::Tensor& x) {
 torch::Tensor MpiCommunicator::AllToAll(const torch::Tensor& x, const std::vector<int64_t>& send_counts,
                                         const std::vector<int64_t>& recv_counts) {
   const torch::Tensor in = CpuContiguous(x);
-  const int64_t row_bytes = in.dim() == 0 ? 0 : (in.numel() / std::max<int64_t>(in.size(0), 1)) * in.element_size();
+  // Bytes per row from the shape, not numel / rows: a rank may send no rows and still receive some.
+  int64_t row_bytes = in.element_size();
+  for (int64_t d = 1; d < in.dim(); ++d) row_bytes *= in.size(d);
   std::vector<int64_t> shape = in.sizes().vec();
   int64_t recv_rows = 0;
   for (int64_t c : recv_counts) recv_rows += c;

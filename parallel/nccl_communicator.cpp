@@ -27,7 +27,12 @@ torch::Tensor CudaContiguous(const torch::Tensor& x) {
   return x.contiguous();
 }
 
-int64_t RowElements(const torch::Tensor& x) { return x.dim() == 0 ? 1 : x.numel() / std::max<int64_t>(x.size(0), 1); }
+// Elements per row from the shape, not numel / rows: a rank may send no rows and still receive some.
+int64_t RowElements(const torch::Tensor& x) {
+  int64_t n = 1;
+  for (int64_t d = 1; d < x.dim(); ++d) n *= x.size(d);
+  return n;
+}
 
 }  // namespace
 

@@ -5,9 +5,13 @@
 namespace zen {
 namespace {
 
-bool IsPartialWhenReplicated(const std::string& name) {
-  return absl::EndsWith(name, "q_norm.weight") || absl::EndsWith(name, "k_norm.weight") ||
-         absl::EndsWith(name, ".lora_A") || absl::EndsWith(name, ".lora_B");
+// A whole-on-every-rank parameter whose gradient is partial: the per-head q/k norms, and a LoRA factor
+// of a layer whose weight IS split (not of a layer every rank holds whole, such as an MoE expert).
+bool IsPartialWhenReplicated(const std::string& name, const std::map<std::string, int64_t>& split_dims) {
+  if (absl::EndsWith(name, "q_norm.weight") || absl::EndsWith(name, "k_norm.weight")) return true;
+  if (!absl::EndsWith(name, ".lora_A") && !absl::EndsWith(name, ".lora_B")) return false;
+  auto weight = split_dims.find(name.substr(0, name.size() - std::string("lora_A").size()) + "weight");
+  return weight != split_dims.end() && weight->second >= 0;
 }
 
 double SquaredNorm(const std::vector<torch::Tensor>& params) {
@@ -31,7 +35,7 @@ TpParamGroups GroupByTpSplit(const std::vector<std::pair<std::string, torch::Ten
       continue;
     }
     groups.replicated.push_back(param);
-    if (IsPartialWhenReplicated(name)) groups.partial.push_back(param);
+    if (IsPartialWhenReplicated(name, split_dims)) groups.partial.push_back(param);
   }
   return groups;
 }

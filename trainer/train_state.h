@@ -27,8 +27,10 @@ struct TrainState {
   torch::Device device = torch::kCPU;
   Qwen3 model{nullptr};
   std::vector<std::pair<std::string, torch::Tensor>> trainable;  // (name, parameter)
-  TpParamGroups tp_params;
-  std::unique_ptr<GradientBuckets> dp_buckets;
+  TpParamGroups tp_params;         // every trainable parameter but the routed experts'
+  TpParamGroups expert_tp_params;  // the routed experts' (differ across the expert group)
+  std::unique_ptr<GradientBuckets> dp_buckets;   // summed over dp
+  std::unique_ptr<GradientBuckets> edp_buckets;  // experts: summed over the expert-data-parallel group
   std::unique_ptr<AdamW> optimizer;     // over this rank's parameters (all of them without ZeRO-1)
   std::vector<int64_t> owners;          // ZeRO-1: the dp rank that updates each trainable parameter
   ScheduleKind schedule = ScheduleKind::kOneFOneB;
@@ -45,6 +47,11 @@ struct StepResult {
   int64_t loss_tokens = 0;
   bool finite = true;    // false: the update was skipped
   double pipeline_wait_s = 0;  // time this rank sat blocked on pipeline transfers (its bubble)
+  // MoE models: the aux terms as added to the objective (mean per micro-batch, summed over layers), the
+  // share of routed token choices per expert over all layers, and choices dropped by the capacity limit.
+  double aux_loss = 0;
+  std::vector<double> expert_load;
+  int64_t dropped_tokens = 0;
   int64_t peak_in_flight = 0;  // most micro-batches whose activations this stage held at once
 };
 

@@ -39,8 +39,11 @@ std::vector<torch::Tensor> TrainableTensors(const TrainState& s) {
 
 // Clips to optim.grad_clip (0 = off) by the global norm over every rank's share; returns the norm.
 // tp_params leaves out the last stage's copy of a tied embedding, so each weight counts once.
+// Experts differ across the expert group, so their share is summed over it first.
 double ClipByGlobalNorm(TrainState& s) {
-  const double local = LocalSquaredGradNorm(s.tp_params, s.grid->layout().tp);
+  const int64_t tp = s.grid->layout().tp;
+  const double experts = SumOver(s.grid->ep(), LocalSquaredGradNorm(s.expert_tp_params, tp), s.device);
+  const double local = LocalSquaredGradNorm(s.tp_params, tp) + experts;
   const double norm = std::sqrt(SumOver(s.grid->pp(), SumOver(s.grid->tp(), local, s.device), s.device));
   const double max_norm = s.recipe.optim.grad_clip;
   if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {
@@ -61,6 +64,25 @@ void SumTiedEmbeddingGrads(TrainState& s) {
   grad.add_(theirs);
 }
 
+// MoE: the routing statistics of the step, summed over micro-batches, dp ranks and pipeline stages (tp
+// ranks route the same tokens, so they are not summed over tp).
+void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
+  MoeStats* stats = s.model->moe_stats();
+  const int64_t experts = s.recipe.model.experts;
+  torch::Tensor v = torch::zeros({2 + experts}, torch::kDouble);
+  if (stats->aux_sum.defined()) v[0] = stats->aux_sum.item<double>();
+  v[1] = stats->dropped.item<int64_t>();
+  v.slice(0, 2).copy_(stats->expert_counts);
+  v = v.to(s.device);
+  s.grid->dp().AllReduceSum(v);
+  s.grid->pp().AllReduceSum(v);
+  v = v.cpu();
+  result.aux_loss = v[0].item<double>() / micro_batches;
+  result.dropped_tokens = static_cast<int64_t>(v[1].item<double>());
+  const double routed = std::max(v.slice(0, 2).sum().item<double>(), 1.0);
+  for (int64_t e = 0; e < experts; ++e) result.expert_load.push_back(v[2 + e].item<double>() / routed);
+}
+
 }  // namespace
 
 StepResult RunStep(TrainState& s, int64_t step, double lr) {
@@ -73,8 +95,14 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   result.loss_tokens = static_cast<int64_t>(SumOver(s.grid->dp(), local_tokens, s.device));
   const double denominator = std::max<int64_t>(result.loss_tokens, 1);
 
-  ModelStage stage(s.model, micro, denominator, s.recipe.train.dtype == "bf16", s.poison_loss);
   const TrainSpec& t = s.recipe.train;
+  // Each micro-batch's aux terms enter the objective with weight 1 / (micro-batches in the global batch).
+  const double micro_batches = static_cast<double>(t.global_batch_size / t.micro_batch_size);
+  if (MoeStats* stats = s.model->moe_stats()) {
+    stats->Reset(s.recipe.model.experts);
+    stats->aux_scale = 1.0 / micro_batches;
+  }
+  ModelStage stage(s.model, micro, denominator, t.dtype == "bf16", s.poison_loss);
   const PipelineStats pipeline =
       RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
                   {t.micro_batch_size, t.seq_len, s.recipe.model.hidden}, torch::TensorOptions().device(s.device));
@@ -83,9 +111,13 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   // Only the last stage computed losses; the others add zero.
   result.loss = SumOver(s.grid->pp(), SumOver(s.grid->dp(), stage.LossSum(), s.device), s.device) / denominator;
 
+  if (s.model->moe_stats()) CollectMoeStats(s, micro_batches, result);
+
   AllReducePartialGradients(s.tp_params, s.grid->tp());
+  AllReducePartialGradients(s.expert_tp_params, s.grid->tp());
   SumTiedEmbeddingGrads(s);
   s.dp_buckets->AllReduce(s.grid->dp());
+  s.edp_buckets->AllReduce(s.grid->edp());
   result.grad_norm = ClipByGlobalNorm(s);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
   if (result.finite) {

@@ -48,6 +48,9 @@ std::unique_ptr<Communicator> OpenWorld(const Recipe& r, const WorldInfo& world,
   return NcclCommunicator::Create(std::move(owned), device.index());
 }
 
+// Routed experts' weights and adapters: model.layers.{i}.mlp.experts.{e}.* (not the shared expert).
+bool IsExpertParameter(const std::string& name) { return name.find(".mlp.experts.") != std::string::npos; }
+
 // Pipeline stages with a tied embedding: the first and last stage each hold model.embed_tokens.weight.
 void FindTiedEmbedding(TrainState& s) {
   const int64_t pp = s.grid->layout().pp, stage = s.grid->coords().pp;
@@ -67,29 +70,35 @@ absl::Status BuildModel(TrainState& s) {
   const TpGroup tp = s.grid->TensorGroup();
   const Layout& layout = s.grid->layout();
   ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
-  s.model = Qwen3(r.model, tp, ChooseStage(r, layout, s.grid->coords().pp));
+  const EpGroup ep{&s.grid->ep(), s.grid->coords().ep, layout.ep};
+  s.model = Qwen3(r.model, tp, ChooseStage(r, layout, s.grid->coords().pp), r.moe, ep);
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
   s.model->to(s.device);
 
-  std::vector<torch::Tensor> params;
   std::vector<int64_t> numels;
   for (const auto& item : s.model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     s.trainable.emplace_back(item.key(), item.value());
-    params.push_back(item.value());
     numels.push_back(item.value().numel());
   }
   FindTiedEmbedding(s);
-  // The last stage's copy of a tied embedding stays out of the norm groups: it counts once, on the first.
-  std::vector<std::pair<std::string, torch::Tensor>> counted;
+  // Experts differ across the expert group and repeat across the expert-data-parallel group; every other
+  // parameter repeats across all of dp. The last stage's copy of a tied embedding stays out of the norm
+  // groups: it counts once, on the first stage.
+  std::vector<std::pair<std::string, torch::Tensor>> shared, experts;
+  std::vector<torch::Tensor> shared_tensors, expert_tensors;
   for (const auto& item : s.trainable) {
-    if (!(s.tied_embedding.defined() && s.model->stage().has_head && item.second.is_same(s.tied_embedding))) {
-      counted.push_back(item);
-    }
+    const bool expert = IsExpertParameter(item.first);
+    (expert ? expert_tensors : shared_tensors).push_back(item.second);
+    if (s.tied_embedding.defined() && s.model->stage().has_head && item.second.is_same(s.tied_embedding)) continue;
+    (expert ? experts : shared).push_back(item);
   }
-  s.tp_params = GroupByTpSplit(counted, TpSplitDims(*s.model));
-  s.dp_buckets = std::make_unique<GradientBuckets>(params);
+  const auto split_dims = TpSplitDims(*s.model);
+  s.tp_params = GroupByTpSplit(shared, split_dims);
+  s.expert_tp_params = GroupByTpSplit(experts, split_dims);
+  s.dp_buckets = std::make_unique<GradientBuckets>(shared_tensors);
+  s.edp_buckets = std::make_unique<GradientBuckets>(expert_tensors);
   // Without ZeRO-1 every dp rank owns (and keeps optimizer state for) every parameter.
   s.owners = r.parallel.zero == 1 ? AssignOwners(numels, s.grid->layout().dp)
                                   : std::vector<int64_t>(numels.size(), s.grid->coords().dp);
@@ -235,13 +244,20 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     }
     if (!writer) continue;
     const double tokens_per_s = tokens_per_step / seconds;
-    metrics->Write({{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
-                    {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
-                    {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
-                    {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
-                    {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
-                    {"stage_peak_in_flight", measured.stage_peak_in_flight},
-                    {"skipped_steps", result.skipped_steps}});
+    nlohmann::json record = {{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
+                            {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
+                            {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
+                            {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
+                            {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
+                            {"stage_peak_in_flight", measured.stage_peak_in_flight},
+                            {"skipped_steps", result.skipped_steps}};
+    if (s.model->moe_stats()) {
+      record["aux_loss"] = out.aux_loss;
+      record["expert_load"] = out.expert_load;
+      record["dropped_tokens"] = out.dropped_tokens;
+      tensorboard->AddScalar("train/aux_loss", step + 1, out.aux_loss);
+    }
+    metrics->Write(record);
     tensorboard->AddScalar("train/loss", step + 1, out.loss);
     tensorboard->AddScalar("train/lr", step + 1, lr);
     tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);

@@ -1,0 +1,128 @@
+#include "models/moe.h"
+
+#include <cmath>
+#include <string>
+
+namespace zen {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Forward: the activations unchanged. Backward: their gradient, and `scale` as the gradient of the
+// auxiliary loss, so the loss trains the router without being added to the language-model loss.
+struct AttachAuxLoss : torch::autograd::Function<AttachAuxLoss> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& y, const torch::Tensor& aux, double scale) {
+    ctx->saved_data["scale"] = scale;
+    ctx->save_for_backward({aux});
+    return y.view_as(y);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    const torch::Tensor aux = ctx->get_saved_variables()[0];
+    return {grad[0], torch::full_like(aux, ctx->saved_data["scale"].toDouble()), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+void MoeStats::Reset(int64_t experts) {
+  aux_sum = torch::Tensor();
+  expert_counts = torch::zeros({experts}, torch::kLong);
+  dropped = torch::zeros({}, torch::kLong);
+}
+
+torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor& experts, int64_t num_experts,
+                                double coef) {
+  const double choices = static_cast<double>(experts.numel());  // N * k
+  torch::Tensor f = torch::bincount(experts.reshape(-1), {}, num_experts).to(torch::kFloat32) / choices;  // (E)
+  torch::Tensor p = probs.mean(0);                                                                       // (E)
+  return coef * static_cast<double>(num_experts) * (f * p).sum();
+}
+
+MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGroup& tp, const EpGroup& ep,
+                           std::shared_ptr<MoeStats> stats)
+    : num_experts_(spec.experts),
+      top_k_(spec.top_k),
+      first_expert_(ep.rank * (spec.experts / ep.size)),
+      temperature_(spec.router_temperature),
+      moe_(moe),
+      ep_(ep),
+      stats_(std::move(stats)) {
+  TORCH_CHECK(spec.experts % ep.size == 0, "model.experts (", spec.experts, ") not divisible by the expert group ",
+              ep.size);
+  gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup{}));
+  auto holder = register_module("experts", torch::nn::ModuleDict());
+  for (int64_t e = first_expert_; e < first_expert_ + spec.experts / ep.size; ++e) {
+    experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup{}));
+    holder->update({{std::to_string(e), experts.back().ptr()}});
+  }
+  if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));
+}
+
+Routing MoeBlockImpl::Route(const torch::Tensor& x) {
+  torch::Tensor logits = gate(x).to(torch::kFloat32);        // (N, E)
+  torch::Tensor probs = torch::softmax(logits / temperature_, -1);
+  auto [top_probs, top_experts] = probs.topk(top_k_, -1);     // (N, k)
+  return {logits, probs, top_probs / top_probs.sum(-1, /*keepdim=*/true), top_experts};
+}
+
+torch::Tensor MoeBlockImpl::CapacityMask(const torch::Tensor& flat_experts, int64_t tokens) {
+  const auto capacity = static_cast<int64_t>(
+      std::ceil(moe_.capacity_factor * static_cast<double>(tokens * top_k_) / static_cast<double>(num_experts_)));
+  // Position of each choice among its expert's choices, in token order.
+  torch::Tensor one_hot = torch::one_hot(flat_experts, num_experts_);  // (N * k, E)
+  torch::Tensor position = one_hot.cumsum(0).gather(1, flat_experts.unsqueeze(1)).squeeze(1) - 1;
+  return position.lt(capacity);
+}
+
+torch::Tensor MoeBlockImpl::RunExperts(const torch::Tensor& rows, const std::vector<int64_t>& rows_per_expert) {
+  const DispatchPlan plan = PlanDispatch(rows_per_expert, ep_);
+  torch::Tensor local = DispatchToExperts(rows, plan, ep_);  // (R', C) grouped by local expert
+  std::vector<torch::Tensor> outputs;
+  int64_t offset = 0;
+  for (size_t j = 0; j < experts.size(); ++j) {
+    // Every expert runs, even on no rows, so its parameters always get a (zero) gradient.
+    outputs.push_back(experts[j](local.narrow(0, offset, plan.local_expert_rows[j])));
+    offset += plan.local_expert_rows[j];
+  }
+  return CombineFromExperts(torch::cat(outputs), plan, ep_);
+}
+
+torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
+  const int64_t c = x.size(-1);
+  torch::Tensor h = x.reshape({-1, c});  // (N, C)
+  const int64_t n = h.size(0);
+  const Routing routing = Route(h);
+  // One row per (token, choice), token-major: (N * k).
+  torch::Tensor flat_experts = routing.experts.reshape(-1);
+  torch::Tensor flat_weights = routing.weights.reshape(-1);
+  torch::Tensor tokens = torch::arange(n, flat_experts.options()).repeat_interleave(top_k_);
+  torch::Tensor counts = torch::bincount(flat_experts, {}, num_experts_).cpu();  // (E) choices per expert
+  if (moe_.capacity_factor > 0) {
+    torch::Tensor keep = CapacityMask(flat_experts, n);
+    stats_->dropped += keep.numel() - keep.sum().cpu();
+    flat_experts = flat_experts.masked_select(keep);
+    flat_weights = flat_weights.masked_select(keep);
+    tokens = tokens.masked_select(keep);
+  }
+  // Sort the choices by expert (stable: token order within an expert) and run each expert on its rows.
+  torch::Tensor order = std::get<1>(torch::sort(flat_experts, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  torch::Tensor sorted_tokens = tokens.index_select(0, order);
+  torch::Tensor kept = torch::bincount(flat_experts, {}, num_experts_).cpu();
+  std::vector<int64_t> rows_per_expert(kept.data_ptr<int64_t>(), kept.data_ptr<int64_t>() + num_experts_);
+  torch::Tensor out = RunExperts(h.index_select(0, sorted_tokens), rows_per_expert);      // (R, C)
+  out = out * flat_weights.index_select(0, order).unsqueeze(1);                            // weighted
+  torch::Tensor y = torch::zeros({n, c}, out.options()).index_add(0, sorted_tokens, out);  // (N, C)
+  if (shared_expert) y = y + shared_expert(h);
+
+  torch::Tensor aux = torch::zeros({}, routing.probs.options());
+  if (moe_.aux_loss_coef > 0) aux = aux + LoadBalancingLoss(routing.probs, routing.experts, num_experts_, moe_.aux_loss_coef);
+  if (moe_.z_loss_coef > 0) aux = aux + moe_.z_loss_coef * torch::logsumexp(routing.logits, -1).square().mean();
+  stats_->expert_counts += counts;
+  stats_->aux_sum = stats_->aux_sum.defined() ? stats_->aux_sum + aux.detach().to(torch::kDouble)
+                                              : aux.detach().to(torch::kDouble);
+  if (aux.requires_grad()) y = AttachAuxLoss::apply(y, aux, stats_->aux_scale);
+  return y.view(x.sizes()).to(x.scalar_type());
+}
+
+}  // namespace zen

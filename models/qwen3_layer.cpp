@@ -1,0 +1,25 @@
+#include "models/qwen3_layer.h"
+
+namespace zen {
+
+Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const TpGroup& tp,
+                                             const MoeSpec& moe_spec, const EpGroup& ep,
+                                             std::shared_ptr<MoeStats> stats) {
+  self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
+  if (spec.IsMoeLayer(layer)) {
+    TORCH_CHECK(stats != nullptr, "an MoE layer needs a MoeStats to report to");
+    moe = register_module("mlp", MoeBlock(spec, moe_spec, tp, ep, std::move(stats)));
+  } else {
+    mlp = register_module("mlp", Qwen3Mlp(spec.hidden, spec.ffn, tp));
+  }
+  input_layernorm = register_module("input_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
+}
+
+torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask) {
+  auto h = x + self_attn(input_layernorm(x), rope, mask);
+  auto normed = post_attention_layernorm(h);
+  return h + (moe ? moe(normed) : mlp(normed));
+}
+
+}  // namespace zen

@@ -1,0 +1,32 @@
+// One Qwen3 decoder layer: pre-norm attention and a pre-norm MLP, each added to the residual stream.
+// On the layers the spec marks as MoE (ModelSpec::IsMoeLayer) the MLP is the mixture-of-experts block,
+// registered under the same name "mlp" as Hugging Face's Qwen3-MoE does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "core/recipe.h"          // defines: ModelSpec, MoeSpec
+#include "models/moe.h"           // defines: MoeBlock, MoeStats
+#include "models/qwen3_blocks.h"  // defines: Qwen3Attention, Qwen3Mlp, RmsNorm, Rope
+
+namespace zen {
+
+class Qwen3DecoderLayerImpl : public torch::nn::Module {
+ public:
+  // `layer`: the global layer index (decides dense or MoE). `stats` collects the MoE layers' routing.
+  Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const TpGroup& tp, const MoeSpec& moe = {},
+                        const EpGroup& ep = {}, std::shared_ptr<MoeStats> stats = nullptr);
+  // x: (B, T, C) -> (B, T, C).
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
+
+  Qwen3Attention self_attn{nullptr};
+  Qwen3Mlp mlp{nullptr};     // dense layers
+  MoeBlock moe{nullptr};     // MoE layers (named "mlp" too)
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen3DecoderLayer);
+
+}  // namespace zen
