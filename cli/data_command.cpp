@@ -1,4 +1,5 @@
-// `zen data prepare --tokenizer PATH --input FILE... --output DIR [...]`: token shards for training.
+// `zen data prepare --tokenizer PATH --input FILE... --output DIR [...]`, or `--recipe RECIPE` for the
+// recipe's tokenizer.path, data.path and data.prepare (flags override them): token shards for training.
 // Also the flag parser of commands that take no recipe (ParseFlags, declared in cli/commands.h).
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
+#include "core/recipe_loader.h"
 #include "data/prepare.h"
 
 namespace zen {
@@ -43,22 +45,49 @@ absl::StatusOr<FlagArgs> ParseFlags(const Args& args, const std::vector<std::str
 
 namespace {
 
+// The options a recipe gives: its tokenizer, data.path as the output, data.prepare for the rest.
+absl::StatusOr<PrepareOptions> PrepareOptionsFromRecipe(const std::string& path) {
+  ZEN_ASSIGN_OR_RETURN(const LoadedRecipe loaded, LoadRecipe(path, {}));
+  const Recipe& r = loaded.recipe;
+  PrepareOptions o;
+  o.tokenizer = r.tokenizer.path;
+  o.output_dir = r.data.path;
+  o.inputs = r.data.prepare.inputs;
+  o.format = r.data.prepare.format;
+  o.loss_mask = r.data.prepare.loss_mask;
+  o.fim_rate = r.data.prepare.fim_rate;
+  o.seed = r.data.prepare.seed;
+  return o;
+}
+
 absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(const Args& args) {
   ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
                        ParseFlags(args, {"--skip-bad"},
-                                  {"--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate", "--seed",
-                                   "--threads", "--shard-tokens"},
+                                  {"--recipe", "--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate",
+                                   "--seed", "--threads", "--shard-tokens"},
                                   {"--input"}));
   PrepareOptions o;
-  if (!flags.Has("--tokenizer")) return BadInput("--tokenizer: expected a tokenizer.json path or \"bytes\"");
-  o.tokenizer = flags.Get("--tokenizer");
+  if (flags.Has("--recipe")) {
+    ZEN_ASSIGN_OR_RETURN(o, PrepareOptionsFromRecipe(flags.Get("--recipe")));
+    if (o.inputs.empty() && !flags.Has("--input")) {
+      return BadInput(absl::StrCat(flags.Get("--recipe"), ": data.prepare.inputs: expected the files to prepare "
+                                   "(or pass --input FILE...)"));
+    }
+  } else if (!flags.Has("--tokenizer")) {
+    return BadInput("--tokenizer: expected a tokenizer.json path or \"bytes\" (or --recipe RECIPE)");
+  }
+  o.tokenizer = flags.Get("--tokenizer", o.tokenizer);
   if (flags.Has("--input")) o.inputs = flags.values.at("--input");
-  o.output_dir = flags.Get("--output");
+  o.output_dir = flags.Get("--output", o.output_dir);
   o.format = flags.Get("--format", o.format);
   o.loss_mask = flags.Get("--loss-mask", o.loss_mask);
   o.skip_bad = flags.Has("--skip-bad");
-  if (!absl::SimpleAtod(flags.Get("--fim-rate", "0"), &o.fim_rate)) return BadInput("--fim-rate: expected a number");
-  if (!absl::SimpleAtoi(flags.Get("--seed", "0"), &o.seed)) return BadInput("--seed: expected a non-negative integer");
+  if (flags.Has("--fim-rate") && !absl::SimpleAtod(flags.Get("--fim-rate"), &o.fim_rate)) {
+    return BadInput("--fim-rate: expected a number");
+  }
+  if (flags.Has("--seed") && !absl::SimpleAtoi(flags.Get("--seed"), &o.seed)) {
+    return BadInput("--seed: expected a non-negative integer");
+  }
   if (!absl::SimpleAtoi(flags.Get("--threads", "0"), &o.threads) || o.threads < 0) {
     return BadInput("--threads: expected a non-negative integer (0 = every core)");
   }
@@ -113,7 +142,8 @@ int DataCommand(const Args& args) {
   if (args.empty() || args[0] != "prepare") {
     return ExitCode(BadInput("usage: zen data prepare --tokenizer PATH|bytes --input FILE... --output DIR "
                              "[--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] "
-                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]"));
+                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]; or --recipe RECIPE for its "
+                             "tokenizer.path, data.path and data.prepare, with any of those flags overriding them"));
   }
   return Prepare(Args(args.begin() + 1, args.end()));
 }

@@ -17,8 +17,8 @@ inline int64_t AccumulationSteps(const TrainSpec& t, int64_t dp_size) {
 }
 
 // Optimizer steps for the run: the token budget, and `epochs` passes over a dataset of known size,
-// whichever ends first, capped by train.max_steps. A dataset of unknown size (the generated demo task)
-// is bounded by the budget alone.
+// whichever ends first, capped by train.max_steps. Data of unknown size (shards not prepared yet, as
+// `zen validate` may see them) is bounded by the budget alone.
 int64_t TotalSteps(const TrainSpec& t, std::optional<double> dataset_tokens = std::nullopt);
 
 }  // namespace zen

@@ -88,11 +88,21 @@ struct TrainSpec {
   std::string device = "cpu";       // cpu | cuda
 };
 
+// How `zen data prepare --recipe` turns the recipe's raw data into `data.path` (flags override each).
+struct DataPrepareSpec {
+  std::vector<std::string> inputs;  // text / JSONL / chat JSONL files, relative to where zen runs
+  std::string format = "auto";      // auto | text | jsonl | chat
+  std::string loss_mask = "assistant";  // chat: all | assistant | last
+  double fim_rate = 0;              // fill-in-the-middle rate per text/jsonl document (0 = off)
+  uint64_t seed = 0;                // FIM's choices
+};
+
 struct DataSpec {
   std::string source;               // "demo" = the embedded task; empty = read `path`
-  std::string path;                 // a folder written by `zen data prepare`
+  std::string path;                 // a folder written by `zen data prepare`, relative to where zen runs
   bool block_causal = true;         // packed documents do not attend to each other (false: causal over the row)
   int64_t demo_examples = 200000;   // conversations in one epoch of the demo task
+  DataPrepareSpec prepare;
 };
 
 struct TokenizerSpec {

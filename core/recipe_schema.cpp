@@ -130,6 +130,8 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(train.epochs), ZEN_FIELD(train.dtype), ZEN_FIELD(train.max_bad_steps),
       ZEN_FIELD(train.log_interval), ZEN_FIELD(train.threads), ZEN_FIELD(train.resume), ZEN_FIELD(train.device),
       ZEN_FIELD(data.source), ZEN_FIELD(data.path), ZEN_FIELD(data.block_causal), ZEN_FIELD(data.demo_examples),
+      ZEN_FIELD(data.prepare.inputs), ZEN_FIELD(data.prepare.format), ZEN_FIELD(data.prepare.loss_mask),
+      ZEN_FIELD(data.prepare.fim_rate), ZEN_FIELD(data.prepare.seed),
       ZEN_FIELD(tokenizer.path),
       ZEN_FIELD(parallel.tensor), ZEN_FIELD(parallel.pipeline), ZEN_FIELD(parallel.expert),
       ZEN_FIELD(parallel.schedule), ZEN_FIELD(parallel.stage_layers), ZEN_FIELD(parallel.timeout_s), ZEN_FIELD(parallel.zero),

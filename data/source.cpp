@@ -1,5 +1,7 @@
 #include "data/source.h"
 
+#include <unistd.h>
+
 #include "data/demo_task.h"
 #include "data/shard_loader.h"
 #include "data/tokenizer.h"
@@ -12,6 +14,16 @@ absl::Status CheckSourceName(const Recipe& recipe) {
   return BadInput(absl::StrCat("data.source: unknown source \"", recipe.data.source, "\" (demo, or unset to read data.path)"));
 }
 
+// A recipe whose shards were never prepared: say how to prepare them rather than that a file is missing.
+absl::Status CheckShardsPrepared(const Recipe& recipe) {
+  const std::string& dir = recipe.data.path;
+  if (dir.empty()) return BadInput("data: set data.source=demo, or data.path to a folder written by `zen data prepare`");
+  if (::access(absl::StrCat(dir, "/", kManifestFile).c_str(), F_OK) == 0) return absl::OkStatus();
+  return BadInput(absl::StrCat("data.path: ", dir, " holds no prepared shards (no ", kManifestFile,
+                               "): run `zen data prepare --recipe ", recipe.path.empty() ? "RECIPE" : recipe.path,
+                               "` first, or pass data.source=demo to train on the built-in demo task"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe) {
@@ -21,9 +33,7 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
     return std::unique_ptr<DataSource>(
         std::make_unique<DemoTask>(t.seed, t.seq_len, recipe.data.demo_examples, recipe.data.block_causal));
   }
-  if (recipe.data.path.empty()) {
-    return BadInput("data: set data.source=demo, or data.path to a folder written by `zen data prepare`");
-  }
+  ZEN_RETURN_IF_ERROR(CheckShardsPrepared(recipe));
   // Prepared token shards (`zen data prepare`): checked against the run's tokenizer and model vocabulary.
   ShardLoaderOptions options;
   options.dir = recipe.data.path;
@@ -44,7 +54,7 @@ std::optional<double> TokensPerEpochOf(const Recipe& recipe) {
   if (recipe.data.source == "demo") {
     return DemoTask(recipe.train.seed, recipe.train.seq_len, recipe.data.demo_examples, false).TokensPerEpoch();
   }
-  if (recipe.data.path.empty()) return std::nullopt;
+  if (!CheckShardsPrepared(recipe).ok()) return std::nullopt;
   absl::StatusOr<Manifest> manifest = ReadManifest(recipe.data.path);
   if (!manifest.ok()) return std::nullopt;
   return PackedRows::TokensPerEpoch(manifest->tokens, recipe.train.seq_len);

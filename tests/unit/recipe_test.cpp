@@ -46,6 +46,27 @@ TEST(Recipe, NanoEncodesTheGuidesLoraAndTrainingRows) {
   EXPECT_DOUBLE_EQ(r.optim.lr, 5e-5);
 }
 
+TEST(Recipe, EachShippedRecipePointsAtItsPreparedShardsAndZenCoderTurnsFimOn) {
+  for (const char* name : {"nano", "eco", "coder", "omni", "next"}) {
+    auto loaded = LoadRecipe(std::string(ZEN_SOURCE_DIR) + "/configs/recipes/zen-" + name + "-lora.yaml", {});
+    ASSERT_TRUE(loaded.ok()) << name << ": " << loaded.status();
+    const DataSpec& d = loaded->recipe.data;
+    const std::string model = std::string("zen-") + name;
+    EXPECT_EQ(d.source, "") << name;  // training reads data.path unless told data.source=demo
+    EXPECT_EQ(d.path, "data/" + model);
+    EXPECT_EQ(d.prepare.inputs, std::vector<std::string>{"data/" + model + ".jsonl"});
+    EXPECT_EQ(loaded->recipe.tokenizer.path, "data/qwen3-tokenizer/tokenizer.json") << name;
+    if (model == "zen-coder") {
+      EXPECT_EQ(d.prepare.format, "jsonl");
+      EXPECT_DOUBLE_EQ(d.prepare.fim_rate, 0.5);
+    } else {
+      EXPECT_EQ(d.prepare.format, "chat") << name;
+      EXPECT_EQ(d.prepare.loss_mask, "assistant") << name;
+      EXPECT_DOUBLE_EQ(d.prepare.fim_rate, 0) << name;
+    }
+  }
+}
+
 TEST(Recipe, OverridesReplaceValuesParsedAsYaml) {
   auto loaded = LoadRecipe(kNano, {"model.layers=2", "optim.lr=2e-3", "lora.targets=[q, v]", "train.dtype=bf16"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
