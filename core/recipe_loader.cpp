@@ -64,6 +64,7 @@ absl::StatusOr<ConfigTree> ModelTreeFromHfConfig(const std::string& path) {
   copy("rms_norm_eps", "model.norm_eps");
   copy("tie_word_embeddings", "model.tie_embeddings");
   copy("num_experts", "model.experts");
+  copy("num_local_experts", "model.experts");  // what transformers 5 writes for num_experts
   copy("num_experts_per_tok", "model.top_k");
   copy("moe_intermediate_size", "model.expert_ffn");
   copy("shared_expert_intermediate_size", "model.shared_ffn");

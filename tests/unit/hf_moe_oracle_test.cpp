@@ -1,0 +1,86 @@
+// The oracle for mixtures of experts: a tiny random Qwen3MoeForCausalLM built by transformers (router
+// softmax, renormalised top-2 of 4 experts, every layer or every second layer MoE), saved in the Hub's
+// per-expert layout and loaded into zen, must give the same logits and loss; and transformers'
+// load_balancing_loss_func, which divides by tokens rather than token choices, must be top_k times ours.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/hf_checkpoint.h"
+#include "checkpoints/safetensors.h"
+#include "models/qwen3.h"
+#include "tests/unit/model_test_util.h"
+#include "tests/unit/trainer_test_util.h"  // defines: ScratchDir, RunPython, ReadText
+
+namespace zen {
+namespace {
+
+using testing::MaxRelativeError;
+using testing::Positions;
+using testing::ScratchDir;
+using testing::ShiftedLabels;
+
+ModelSpec MoeSpecFromConfig(const std::string& path) {
+  const auto c = nlohmann::json::parse(std::ifstream(path));
+  ModelSpec spec;
+  spec.layers = c["num_hidden_layers"];
+  spec.hidden = c["hidden_size"];
+  spec.heads = c["num_attention_heads"];
+  spec.kv_heads = c["num_key_value_heads"];
+  spec.head_dim = c["head_dim"];
+  spec.ffn = c["intermediate_size"];
+  spec.vocab = c["vocab_size"];
+  spec.norm_eps = c["rms_norm_eps"];
+  spec.rope_theta = c["rope_parameters"]["rope_theta"];
+  spec.tie_embeddings = c["tie_word_embeddings"];
+  spec.experts = c["num_local_experts"];
+  spec.top_k = c["num_experts_per_tok"];
+  spec.expert_ffn = c["moe_intermediate_size"];
+  spec.moe_every = c["decoder_sparse_step"];
+  return spec;
+}
+
+class HfMoeOracle : public ::testing::TestWithParam<int> {};
+
+TEST_P(HfMoeOracle, LogitsLossAndLoadBalancingLossMatchTransformers) {
+  const int sparse_step = GetParam();
+  ScratchDir dir("hf_moe_oracle_" + std::to_string(sparse_step));
+  const std::string script = testing::ReadText(std::string(ZEN_SOURCE_DIR) + "/tests/oracle/make_tiny_qwen3_moe.py");
+  const auto made = testing::RunPython(dir.path(), script, {dir.path(), "--sparse-step", std::to_string(sparse_step)});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const ModelSpec spec = MoeSpecFromConfig(dir / "model/config.json");
+  MoeSpec moe;
+  moe.aux_loss_coef = 1.0;
+  torch::manual_seed(0);
+  Qwen3 model(spec, TpGroup{}, StageRange::Whole(spec), moe);
+  const absl::Status loaded = LoadHfWeights(dir / "model", *model, TpGroup{});
+  ASSERT_TRUE(loaded.ok()) << loaded;
+
+  auto fixture = ReadSafetensors(dir / "fixture.safetensors");
+  ASSERT_TRUE(fixture.ok()) << fixture.status();
+  const torch::Tensor ids = fixture->at("input_ids");
+  torch::NoGradGuard no_grad;
+  model->eval();
+  model->moe_stats()->Reset(spec.experts);
+  auto hidden = model->forward(ids, Positions(ids.size(0), ids.size(1)));
+  auto labels = ShiftedLabels(ids);
+  auto loss = model->loss_sum(hidden, labels) / labels.ne(kIgnoreLabel).sum();
+  const double logits_error = MaxRelativeError(model->logits(hidden), fixture->at("logits"));
+  const double loss_error = MaxRelativeError(loss, fixture->at("loss"));
+  // zen's aux per layer is coef * E * sum f P with f over N * k choices; transformers' divides by N.
+  const double ours = model->moe_stats()->aux_sum.item<double>();
+  const double theirs = fixture->at("aux_hf").item<double>();
+  std::cout << "[ oracle   ] MoE every " << sparse_step << " layer(s): logits max rel error " << logits_error
+            << ", loss rel error " << loss_error << ", aux: zen " << ours << " x top_k " << spec.top_k
+            << " vs transformers " << theirs << "\n";
+  EXPECT_LE(logits_error, 1e-4);
+  EXPECT_LE(loss_error, 1e-4);
+  EXPECT_NEAR(ours * spec.top_k, theirs, 1e-5 * theirs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Qwen3Moe, HfMoeOracle, ::testing::Values(1, 2),
+                         [](const auto& info) { return "SparseStep" + std::to_string(info.param); });
+
+}  // namespace
+}  // namespace zen
