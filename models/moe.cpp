@@ -50,10 +50,10 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGr
       stats_(std::move(stats)) {
   TORCH_CHECK(spec.experts % ep.size == 0, "model.experts (", spec.experts, ") not divisible by the expert group ",
               ep.size);
-  gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup{}));
+  gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup::Replicated()));
   auto holder = register_module("experts", torch::nn::ModuleDict());
   for (int64_t e = first_expert_; e < first_expert_ + spec.experts / ep.size; ++e) {
-    experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup{}));
+    experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup::Replicated()));
     holder->update({{std::to_string(e), experts.back().ptr()}});
   }
   if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));

@@ -66,7 +66,7 @@ class MoeBlockImpl : public torch::nn::Module {
 
   Routing Route(const torch::Tensor& x);  // x: (N, C)
 
-  ColumnParallelLinear gate{nullptr};  // the router, (E, C), on a group of one: whole on every rank
+  ColumnParallelLinear gate{nullptr};  // the router, (E, C), whole on every rank (TpGroup::Replicated)
   std::vector<Qwen3Mlp> experts;       // this rank's experts
   Qwen3Mlp shared_expert{nullptr};     // null without model.shared_ffn
 

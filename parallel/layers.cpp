@@ -41,8 +41,7 @@ ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_s
 }
 
 int64_t ParallelLinearBase::SplitDim(const std::string& name) const {
-  // A layer on a group of one (a replicated layer inside a tp model, e.g. an MoE expert) splits nothing.
-  if (tp_.size == 1) return -1;
+  if (tp_.replicated) return -1;
   if (name == "weight") return weight_split_dim_;
   // A takes the input split (row-parallel), B the output split (column-parallel).
   if (name == "lora_A") return weight_split_dim_ == 1 ? 1 : -1;

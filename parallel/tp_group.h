@@ -12,6 +12,15 @@ struct TpGroup {
   Communicator* comm = nullptr;  // null only when size == 1
   int64_t rank = 0;              // this rank's index in the group
   int64_t size = 1;
+  // A layer every rank holds whole inside a tensor-parallel model (the MoE router and experts): it
+  // splits nothing, and its parameters count as replicated, not as shards of a tp=1 model.
+  bool replicated = false;
+
+  static TpGroup Replicated() {
+    TpGroup g;
+    g.replicated = true;
+    return g;
+  }
 
   // The [begin, end) slice of a dimension of length `n` that this rank holds (n divisible by size).
   int64_t ShardBegin(int64_t n) const { return rank * (n / size); }

@@ -241,15 +241,20 @@ TEST(Qwen3, TensorParallelRanksHoldSlicesOfTheWholeModel) {
   EXPECT_LT(held, total * 0.51);
 }
 
-TEST(Qwen3, MixtureOfExpertsSpecIsRejectedNamingTheKey) {
+TEST(Qwen3, ImpossibleMixtureOfExpertsSpecIsRejectedNamingTheKey) {
   ModelSpec spec = TinySpec();
   spec.experts = 4;
   spec.top_k = 2;
   spec.expert_ffn = 16;
-  const absl::Status status = CheckSupported(spec);
-  EXPECT_TRUE(IsBadInput(status));
-  EXPECT_NE(std::string(status.message()).find("model.experts"), std::string::npos) << status;
+  EXPECT_TRUE(CheckSupported(spec).ok());
+  spec.top_k = 5;
+  const absl::Status too_many = CheckSupported(spec);
+  EXPECT_TRUE(IsBadInput(too_many));
+  EXPECT_NE(std::string(too_many.message()).find("model.top_k"), std::string::npos) << too_many;
   EXPECT_THROW({ Qwen3 model(spec); }, c10::Error);
+  spec.top_k = 2;
+  spec.expert_ffn = 0;
+  EXPECT_NE(std::string(CheckSupported(spec).message()).find("model.expert_ffn"), std::string::npos);
 }
 
 TEST(Qwen3Layers, VocabParallelCrossEntropyMatchesTorchWithIgnoredLabels) {
