@@ -1,0 +1,79 @@
+// Forward + backward throughput of zen's MoE block (models/moe.h) on random tokens. Under mpirun the
+// experts are spread over all ranks (expert parallelism) and every rank routes its own `--tokens`.
+// Prints one JSON line (rank 0): median seconds per iteration and tokens/s per rank and in total.
+//
+// usage: moe_layer_bench [--tokens 4096] [--hidden 512] [--experts 8] [--top-k 2] [--expert-ffn 1024]
+//                        [--iters 10] [--threads 1]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "models/init.h"
+#include "models/moe.h"
+#include "parallel/communicator.h"
+
+namespace {
+
+std::map<std::string, int64_t> ParseArgs(int argc, char** argv) {
+  std::map<std::string, int64_t> a = {{"tokens", 4096}, {"hidden", 512}, {"experts", 8}, {"top-k", 2},
+                                      {"expert-ffn", 1024}, {"iters", 10}, {"threads", 1}};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = std::string(argv[i]).substr(2);
+    if (std::strncmp(argv[i], "--", 2) != 0 || !a.count(key)) {
+      std::fprintf(stderr, "moe_layer_bench: unknown argument %s\n", argv[i]);
+      std::exit(2);
+    }
+    a[key] = std::atoll(argv[i + 1]);
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto a = ParseArgs(argc, argv);
+  torch::set_num_threads(static_cast<int>(a["threads"]));
+  std::unique_ptr<zen::Communicator> world = zen::MpiWorld(/*timeout_s=*/300);
+  zen::ModelSpec spec;
+  spec.hidden = a["hidden"];
+  spec.heads = 1;
+  spec.experts = a["experts"];
+  spec.top_k = a["top-k"];
+  spec.expert_ffn = a["expert-ffn"];
+  auto stats = std::make_shared<zen::MoeStats>();
+  zen::MoeSpec moe;
+  zen::MoeBlock block(spec, moe, zen::TpGroup{}, zen::EpGroup{world.get(), world->rank(), world->size()}, stats);
+  zen::InitParameters(*block, /*seed=*/1, zen::TpGroup{});
+  torch::manual_seed(10 + world->rank());
+  torch::Tensor x = torch::randn({1, a["tokens"], spec.hidden});
+  std::vector<double> seconds;
+  for (int64_t i = 0; i < a["iters"] + 2; ++i) {
+    stats->Reset(spec.experts);
+    world->Barrier();
+    const auto start = std::chrono::steady_clock::now();
+    block(x).square().mean().backward();
+    world->Barrier();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (i >= 2) seconds.push_back(s);  // two warm-up iterations
+    for (auto& p : block->parameters()) p.mutable_grad() = torch::Tensor();
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  if (world->rank() == 0) {
+    std::printf(
+        "{\"impl\": \"zen\", \"ranks\": %ld, \"tokens_per_rank\": %ld, \"median_s\": %.6f, \"tokens_per_s_per_rank\": "
+        "%.1f, \"tokens_per_s_total\": %.1f}\n",
+        static_cast<long>(world->size()), static_cast<long>(a["tokens"]), median, a["tokens"] / median,
+        a["tokens"] * world->size() / median);
+  }
+  world.reset();
+  zen::FinalizeMpi();
+  return 0;
+}
