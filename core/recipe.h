@@ -127,6 +127,7 @@ struct MoeSpec {
 
 struct CheckpointSpec {
   int64_t interval = 0;             // save every N steps; 0 = only at the end
+  int64_t keep = 2;                 // complete checkpoints kept (the newest); 0 = all
 };
 
 struct Recipe {

@@ -148,6 +148,7 @@ absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
   c.NonNegative(r.moe.z_loss_coef, "moe.z_loss_coef");
   c.NonNegative(r.moe.capacity_factor, "moe.capacity_factor");
   c.NonNegative(r.checkpoint.interval, "checkpoint.interval");
+  c.NonNegative(r.checkpoint.keep, "checkpoint.keep");
   return c.status();
 }
 

@@ -12,8 +12,25 @@
 
 namespace zen {
 namespace fs = std::filesystem;
+namespace {
 
-absl::Status PrepareOutputDir(const Recipe& recipe) {
+absl::Status KeepMetricsUpTo(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_discarded() && record.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  out << kept;
+  if (!out.flush()) return absl::InternalError(absl::StrCat(path, ": cannot rewrite"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status PrepareOutputDir(const Recipe& recipe, int64_t resumed_step) {
   const fs::path dir(recipe.output_dir);
   if (!recipe.train.resume && fs::exists(dir / "config.resolved.yaml")) {
     return BadInput(absl::StrCat("train.resume=false: ", recipe.output_dir,
@@ -22,8 +39,9 @@ absl::Status PrepareOutputDir(const Recipe& recipe) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return BadInput(absl::StrCat("output_dir: cannot create ", recipe.output_dir, ": ", ec.message()));
-  // A run that starts from step 0 keeps an earlier run's metrics beside its own, renamed, not mixed in.
   const fs::path metrics = dir / "metrics.jsonl";
+  if (resumed_step > 0 && fs::exists(metrics)) return KeepMetricsUpTo(metrics.string(), resumed_step);
+  // A run that starts from step 0 keeps an earlier run's metrics beside its own, renamed, not mixed in.
   if (fs::exists(metrics)) {
     const fs::path kept = dir / absl::StrCat("metrics.", std::time(nullptr), ".jsonl");
     fs::rename(metrics, kept, ec);

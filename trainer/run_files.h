@@ -20,7 +20,9 @@ struct RankShare {
 };
 
 // Creates output_dir. With train.resume=false, an output_dir that already holds a run is BadInput.
-absl::Status PrepareOutputDir(const Recipe& recipe);
+// A run resumed at `resumed_step` > 0 keeps metrics.jsonl's lines up to that step (a crash may have left
+// later ones) and appends; a fresh run moves an earlier metrics.jsonl aside.
+absl::Status PrepareOutputDir(const Recipe& recipe, int64_t resumed_step = 0);
 
 absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const std::vector<RankShare>& ranks);
 

@@ -38,6 +38,8 @@ struct TrainState {
   int64_t tied_peer = -1;        // the pipeline rank holding the other copy
   std::unique_ptr<DataSource> data;
   int64_t total_steps = 0;
+  int64_t start_step = 0;      // steps already done (resumed from a checkpoint)
+  int64_t skipped_before = 0;  // non-finite steps skipped before the resumed checkpoint
   bool poison_loss = false;  // test hook (ZEN_TEST_FAULT=...:nan): the loss becomes NaN
 };
 

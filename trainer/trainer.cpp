@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "parallel/world.h"
 #include "parallel/zero.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/checkpointing.h"
 #include "trainer/memory_meter.h"
 #include "trainer/metrics.h"
 #include "trainer/model_stage.h"
@@ -191,9 +193,22 @@ absl::Status Setup(TrainState& s, const WorldInfo& world) {
   ZEN_ASSIGN_OR_RETURN(s.grid, Grid::Build(r, *s.world));
   ZEN_ASSIGN_OR_RETURN(s.data, OpenDataSource(r));
   s.total_steps = TotalSteps(r.train, s.data->TokensPerEpoch());
-  if (s.world->rank() == 0) ZEN_RETURN_IF_ERROR(PrepareOutputDir(r));
+  // Resume from the latest complete checkpoint in output_dir, unless train.resume=false.
+  absl::StatusOr<std::string> latest = LatestCheckpoint(r.output_dir + "/checkpoints");
+  std::optional<CheckpointReader> checkpoint;
+  if (r.train.resume && latest.ok()) {
+    ZEN_ASSIGN_OR_RETURN(checkpoint, CheckpointReader::Open(*latest));
+    s.start_step = checkpoint->manifest().step;
+    s.skipped_before = checkpoint->manifest().skipped_steps;
+  }
+  if (s.world->rank() == 0) ZEN_RETURN_IF_ERROR(PrepareOutputDir(r, s.start_step));
   s.world->Barrier();
-  return BuildModel(s);
+  ZEN_RETURN_IF_ERROR(BuildModel(s));
+  if (checkpoint) {
+    ZEN_RETURN_IF_ERROR(LoadTrainingCheckpoint(s, *checkpoint));
+    Log0(absl::StrCat("zen train: resumed from ", checkpoint->dir(), " (step ", s.start_step, ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
@@ -217,9 +232,11 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
 
   ProgressLine progress(r.train.log_interval);
   TrainResult result;
+  result.steps = s.start_step;
+  result.skipped_steps = s.skipped_before;
   int64_t bad_in_a_row = 0;
   const int64_t tokens_per_step = TokensPerStep(r.train);
-  for (int64_t step = 0; step < s.total_steps; ++step) {
+  for (int64_t step = s.start_step; step < s.total_steps; ++step) {
     MaybeInjectFault(s, step + 1);
     const double lr = LearningRate(r.optim, step, s.total_steps);
     const int64_t bytes_before = s.grid->BytesSent();
@@ -242,27 +259,32 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
       bad_in_a_row = 0;
       result.final_loss = out.loss;
     }
-    if (!writer) continue;
-    const double tokens_per_s = tokens_per_step / seconds;
-    nlohmann::json record = {{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
-                            {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
-                            {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
-                            {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
-                            {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
-                            {"stage_peak_in_flight", measured.stage_peak_in_flight},
-                            {"skipped_steps", result.skipped_steps}};
-    if (s.model->moe_stats()) {
-      record["aux_loss"] = out.aux_loss;
-      record["expert_load"] = out.expert_load;
-      record["dropped_tokens"] = out.dropped_tokens;
-      tensorboard->AddScalar("train/aux_loss", step + 1, out.aux_loss);
+    if (writer) {
+      const double tokens_per_s = tokens_per_step / seconds;
+      nlohmann::json record = {{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
+                              {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
+                              {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
+                              {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
+                              {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
+                              {"stage_peak_in_flight", measured.stage_peak_in_flight},
+                              {"skipped_steps", result.skipped_steps}};
+      if (s.model->moe_stats()) {
+        record["aux_loss"] = out.aux_loss;
+        record["expert_load"] = out.expert_load;
+        record["dropped_tokens"] = out.dropped_tokens;
+        tensorboard->AddScalar("train/aux_loss", step + 1, out.aux_loss);
+      }
+      metrics->Write(record);
+      tensorboard->AddScalar("train/loss", step + 1, out.loss);
+      tensorboard->AddScalar("train/lr", step + 1, lr);
+      tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);
+      tensorboard->AddScalar("train/tokens_per_s", step + 1, tokens_per_s);
+      progress.Update(step + 1, s.total_steps, out.loss, lr, tokens_per_s);
     }
-    metrics->Write(record);
-    tensorboard->AddScalar("train/loss", step + 1, out.loss);
-    tensorboard->AddScalar("train/lr", step + 1, lr);
-    tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);
-    tensorboard->AddScalar("train/tokens_per_s", step + 1, tokens_per_s);
-    progress.Update(step + 1, s.total_steps, out.loss, lr, tokens_per_s);
+    const bool last = step + 1 == s.total_steps;
+    if (last || (r.checkpoint.interval > 0 && (step + 1) % r.checkpoint.interval == 0)) {
+      ZEN_RETURN_IF_ERROR(SaveTrainingCheckpoint(s, step + 1, result.skipped_steps));
+    }
   }
   if (writer) {
     progress.Finish();

@@ -1,0 +1,261 @@
+#include "checkpoints/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "checkpoints/safetensors.h"
+#include "data/mapped_file.h"
+#include "data/sha256.h"
+
+namespace zen {
+namespace {
+
+constexpr char kLatest[] = "latest";
+
+std::string StepName(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%08lld", static_cast<long long>(step));
+  return name;
+}
+
+std::string RankFile(int64_t rank) {
+  char name[40];
+  std::snprintf(name, sizeof(name), "rank-%05lld.safetensors", static_cast<long long>(rank));
+  return name;
+}
+
+absl::Status FsyncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return absl::InternalError(absl::StrCat(path, ": cannot open to sync"));
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? absl::OkStatus() : absl::InternalError(absl::StrCat(path, ": fsync failed (disk full?)"));
+}
+
+absl::Status WriteTextAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return absl::InternalError(absl::StrCat(tmp, ": write failed (disk full?)"));
+  }
+  ZEN_RETURN_IF_ERROR(FsyncPath(tmp));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::InternalError(absl::StrCat(path, ": rename failed"));
+  return absl::OkStatus();
+}
+
+std::string DtypeName(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat: return "F32";
+    case torch::kBFloat16: return "BF16";
+    case torch::kHalf: return "F16";
+    case torch::kDouble: return "F64";
+    case torch::kLong: return "I64";
+    case torch::kInt: return "I32";
+    case torch::kByte: return "U8";
+    default: return "?";
+  }
+}
+
+// This rank's part: its shard file and the manifest lines describing it, as a text sidecar
+// (name \t dims \t split \t offset \t dtype \t bytes), so rank 0 can gather them through the file system.
+absl::Status WriteRankShard(const std::string& tmp, int64_t rank, const std::vector<SavedSlice>& mine) {
+  if (mine.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  std::ostringstream sidecar;
+  for (const SavedSlice& s : mine) {
+    torch::Tensor t = s.tensor.detach().cpu().contiguous();
+    tensors.emplace_back(s.name, t);
+    sidecar << s.name << '\t';
+    for (size_t d = 0; d < s.global_shape.size(); ++d) sidecar << (d ? "," : "") << s.global_shape[d];
+    sidecar << '\t' << s.split_dim << '\t' << s.offset << '\t' << DtypeName(t.scalar_type()) << '\t'
+            << t.numel() * t.element_size() << '\n';
+  }
+  const std::string file = tmp + "/" + RankFile(rank);
+  ZEN_RETURN_IF_ERROR(WriteSafetensors(file, tensors, {{"format", "pt"}}));
+  ZEN_RETURN_IF_ERROR(FsyncPath(file));
+  const std::string side = file + ".slices";
+  std::ofstream out(side, std::ios::trunc);
+  out << sidecar.str();
+  if (!out.flush()) return absl::InternalError(absl::StrCat(side, ": write failed (disk full?)"));
+  out.close();
+  return FsyncPath(side);
+}
+
+// Rank 0: the manifest from every rank's sidecar and file.
+absl::StatusOr<CheckpointManifest> GatherManifest(const std::string& tmp, const CheckpointInfo& info, int64_t world) {
+  CheckpointManifest m;
+  m.step = info.step, m.tokens = info.tokens, m.skipped_steps = info.skipped_steps;
+  m.layout = info.layout;
+  m.model_fingerprint = info.model_fingerprint;
+  m.recipe = info.recipe;
+  for (int64_t r = 0; r < world; ++r) {
+    const std::string name = RankFile(r), path = tmp + "/" + name;
+    std::ifstream side(path + ".slices");
+    if (!side) continue;  // this rank owned nothing
+    ZEN_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+    m.files.push_back({name, r, static_cast<int64_t>(file.bytes().size()), Sha256Hex(file.bytes())});
+    std::string line;
+    while (std::getline(side, line)) {
+      std::istringstream fields(line);
+      CheckpointSlice s;
+      std::string dims;
+      std::getline(fields, s.name, '\t');
+      std::getline(fields, dims, '\t');
+      fields >> s.split_dim >> s.offset >> s.dtype >> s.bytes;
+      std::istringstream d(dims);
+      for (std::string v; std::getline(d, v, ',');) s.global_shape.push_back(std::stoll(v));
+      s.file = name;
+      m.slices.push_back(std::move(s));
+    }
+    std::remove((path + ".slices").c_str());
+  }
+  return m;
+}
+
+// Deletes complete checkpoints beyond the newest `keep`, and abandoned .tmp folders.
+void Prune(const std::string& root, int64_t keep) {
+  std::vector<std::string> complete;
+  if (DIR* dir = opendir(root.c_str())) {
+    while (dirent* e = readdir(dir)) {
+      const std::string name = e->d_name;
+      if (name.rfind("step-", 0) == 0) complete.push_back(name);
+      if (name.rfind(".step-", 0) == 0) RemoveTree(root + "/" + name);
+    }
+    closedir(dir);
+  }
+  std::sort(complete.begin(), complete.end());
+  if (keep <= 0) return;
+  for (size_t i = 0; i + keep < complete.size(); ++i) RemoveTree(root + "/" + complete[i]);
+}
+
+// Test hook: ZEN_TEST_FAULT="RANK:STEP:killsave" kills this rank with SIGKILL after it wrote its shard of
+// the step-STEP checkpoint and before the checkpoint is committed, as a crash or a preempted node would.
+void MaybeDieMidSave(int64_t rank, int64_t step) {
+  const char* spec = std::getenv("ZEN_TEST_FAULT");
+  long fault_rank = -1, fault_step = -1;
+  char kind[16] = {0};
+  if (spec == nullptr || std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
+  if (std::string(kind) == "killsave" && fault_rank == rank && fault_step == step) ::raise(SIGKILL);
+}
+
+}  // namespace
+
+void RemoveTree(const std::string& path) {
+  nftw(path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); }, 16,
+       FTW_DEPTH | FTW_PHYS);
+}
+
+absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
+                            Communicator& world, int64_t keep) {
+  const std::string final_dir = root + "/" + StepName(info.step);
+  const std::string tmp = root + "/." + StepName(info.step) + ".tmp";
+  // Every rank learns whether rank 0 could prepare the folder, so a failure ends the save everywhere.
+  torch::Tensor no_folder = torch::zeros({1}, torch::kLong);
+  if (world.rank() == 0) {
+    ::mkdir(root.c_str(), 0755);
+    RemoveTree(tmp);
+    if (::mkdir(tmp.c_str(), 0755) != 0) no_folder.fill_(1);
+  }
+  world.AllReduceMax(no_folder);
+  if (no_folder.item<int64_t>() != 0) {
+    return absl::InternalError(absl::StrCat(tmp, ": cannot create the checkpoint folder"));
+  }
+  absl::Status written = WriteRankShard(tmp, world.rank(), mine);
+  MaybeDieMidSave(world.rank(), info.step);
+  torch::Tensor failed = torch::tensor({written.ok() ? int64_t{0} : int64_t{1}});
+  world.AllReduceMax(failed);
+  if (!written.ok()) return written;
+  if (failed.item<int64_t>() != 0) return absl::InternalError("checkpoint: another rank failed to write its shard");
+  absl::Status committed = absl::OkStatus();
+  if (world.rank() == 0) {
+    committed = [&]() -> absl::Status {
+      ZEN_ASSIGN_OR_RETURN(CheckpointManifest manifest, GatherManifest(tmp, info, world.size()));
+      ZEN_RETURN_IF_ERROR(WriteCheckpointManifest(tmp + "/" + kManifestName, manifest));
+      ZEN_RETURN_IF_ERROR(FsyncPath(tmp));
+      RemoveTree(final_dir);  // a checkpoint of the same step from an earlier attempt
+      if (std::rename(tmp.c_str(), final_dir.c_str()) != 0) {
+        return absl::InternalError(absl::StrCat(final_dir, ": cannot rename the finished checkpoint into place"));
+      }
+      ZEN_RETURN_IF_ERROR(FsyncPath(root));
+      ZEN_RETURN_IF_ERROR(WriteTextAtomically(root + "/" + kLatest, StepName(info.step) + "\n"));
+      ZEN_RETURN_IF_ERROR(FsyncPath(root));
+      Prune(root, keep);
+      return absl::OkStatus();
+    }();
+  }
+  torch::Tensor commit_failed = torch::tensor({committed.ok() ? int64_t{0} : int64_t{1}});
+  world.AllReduceMax(commit_failed);
+  if (!committed.ok()) return committed;
+  if (commit_failed.item<int64_t>() != 0) return absl::InternalError("checkpoint: rank 0 could not commit it");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& root) {
+  std::ifstream latest(root + "/" + kLatest);
+  std::string name;
+  if (!latest || !std::getline(latest, name) || name.empty()) {
+    return absl::NotFoundError(absl::StrCat(root, ": no complete checkpoint"));
+  }
+  return root + "/" + name;
+}
+
+absl::StatusOr<CheckpointReader> CheckpointReader::Open(const std::string& dir) {
+  CheckpointReader reader;
+  reader.dir_ = dir;
+  ZEN_ASSIGN_OR_RETURN(reader.manifest_, ReadCheckpointManifest(dir + "/" + kManifestName));
+  for (const CheckpointSlice& s : reader.manifest_.slices) reader.slices_[s.name].push_back(s);
+  return reader;
+}
+
+absl::StatusOr<const std::map<std::string, torch::Tensor>*> CheckpointReader::File(const std::string& name) {
+  auto cached = files_.find(name);
+  if (cached != files_.end()) return &cached->second;
+  const std::string path = dir_ + "/" + name;
+  auto entry = std::find_if(manifest_.files.begin(), manifest_.files.end(),
+                            [&](const CheckpointFile& f) { return f.name == name; });
+  if (entry == manifest_.files.end()) return BadInput(absl::StrCat(path, ": not listed in the manifest"));
+  ZEN_ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::Open(path));
+  if (static_cast<int64_t>(mapped.bytes().size()) != entry->bytes || Sha256Hex(mapped.bytes()) != entry->sha256) {
+    return BadInput(absl::StrCat(path, ": size or sha256 differs from ", kManifestName,
+                                 " (a truncated or corrupt shard); resume from an earlier checkpoint"));
+  }
+  ZEN_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(path));
+  return &files_.emplace(name, std::move(tensors)).first->second;
+}
+
+absl::StatusOr<torch::Tensor> CheckpointReader::Full(const std::string& name) {
+  auto found = slices_.find(name);
+  if (found == slices_.end()) return BadInput(absl::StrCat(dir_, ": the checkpoint has no tensor ", name));
+  std::vector<CheckpointSlice> pieces = found->second;
+  std::sort(pieces.begin(), pieces.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  std::vector<torch::Tensor> parts;
+  int64_t covered = 0;
+  for (const CheckpointSlice& s : pieces) {
+    ZEN_ASSIGN_OR_RETURN(const auto* tensors, File(s.file));
+    auto t = tensors->find(s.name);
+    if (t == tensors->end()) return BadInput(absl::StrCat(dir_, "/", s.file, ": lacks ", s.name));
+    if (s.split_dim < 0) return t->second;
+    if (s.offset != covered) continue;  // a duplicate slice (replicas) or a gap, caught below
+    parts.push_back(t->second);
+    covered += t->second.size(s.split_dim);
+  }
+  const CheckpointSlice& first = pieces.front();
+  if (covered != first.global_shape[first.split_dim]) {
+    return BadInput(absl::StrCat(dir_, ": the slices of ", name, " cover ", covered, " of ",
+                                 first.global_shape[first.split_dim], " along dim ", first.split_dim));
+  }
+  return torch::cat(parts, first.split_dim);
+}
+
+}  // namespace zen

@@ -1,0 +1,80 @@
+// Sharded training checkpoints. Every rank writes only the slices it owns into its own safetensors file;
+// rank 0 then writes a protobuf manifest (checkpoints/manifest.h) naming, for every slice, its tensor's
+// global shape, the dim it was cut from and where, and each file's size and sha256. So a checkpoint
+// saved under one layout loads under any other: a reader assembles whole tensors from their slices and
+// each rank keeps its own new slice.
+//
+// On disk, under `root` (output_dir/checkpoints):
+//   step-00000042/  rank-00000.safetensors ... manifest.pb     a complete checkpoint
+//   .step-00000042.tmp/                                         one being written (or abandoned by a crash)
+//   latest                                                      "step-00000042", replaced atomically
+// A save writes into the .tmp folder, fsyncs every file, writes the manifest last, renames the folder and
+// only then replaces `latest`. A crash (even kill -9) at any moment leaves the previous checkpoint and
+// `latest` as they were.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "checkpoints/manifest.h"
+#include "core/status.h"
+#include "parallel/communicator.h"
+
+namespace zen {
+
+// A tensor, or this rank's slice of it, to save: `tensor` is cut from the whole along `split_dim`
+// (-1: it is the whole) starting at `offset`.
+struct SavedSlice {
+  std::string name;
+  torch::Tensor tensor;
+  std::vector<int64_t> global_shape;
+  int64_t split_dim = -1;
+  int64_t offset = 0;
+};
+
+// What the manifest records besides the slices.
+struct CheckpointInfo {
+  int64_t step = 0, tokens = 0, skipped_steps = 0;
+  CheckpointLayout layout;
+  std::string model_fingerprint;
+  std::string recipe;
+};
+
+// Collective over `world`: every rank passes the slices it owns (possibly none). Keeps the newest `keep`
+// complete checkpoints (0 = all). Errors name the file.
+absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
+                            Communicator& world, int64_t keep);
+
+// The folder `latest` names under root; NotFound when there is no complete checkpoint.
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& root);
+
+class CheckpointReader {
+ public:
+  // Reads and checks the manifest of a checkpoint folder (BadInput naming it when missing or corrupt).
+  static absl::StatusOr<CheckpointReader> Open(const std::string& dir);
+
+  const CheckpointManifest& manifest() const { return manifest_; }
+  const std::string& dir() const { return dir_; }
+  bool Has(const std::string& name) const { return slices_.count(name) > 0; }
+
+  // The whole tensor `name`, assembled from its slices. Each file is checked against its size and
+  // sha256 the first time it is read: a mismatch is BadInput naming the file.
+  absl::StatusOr<torch::Tensor> Full(const std::string& name);
+
+ private:
+  absl::StatusOr<const std::map<std::string, torch::Tensor>*> File(const std::string& file);
+
+  std::string dir_;
+  CheckpointManifest manifest_;
+  std::map<std::string, std::vector<CheckpointSlice>> slices_;     // name -> its slices
+  std::map<std::string, std::map<std::string, torch::Tensor>> files_;  // opened, checked files
+};
+
+// Removes a folder and everything in it (nftw; std::filesystem::remove_all crashes with the torch wheel).
+void RemoveTree(const std::string& path);
+
+}  // namespace zen

@@ -1,0 +1,141 @@
+#include "trainer/checkpointing.h"
+
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "absl/strings/str_join.h"
+#include "core/derived.h"
+#include "core/log.h"
+#include "data/sha256.h"
+#include "parallel/layers.h"
+
+namespace zen {
+namespace {
+
+bool IsRoutedExpert(const std::string& name) { return name.find(".mlp.experts.") != std::string::npos; }
+
+std::string CheckpointRoot(const Recipe& r) { return r.output_dir + "/checkpoints"; }
+
+// How one named tensor of this rank relates to the whole: split dim and offset along it.
+struct Placement {
+  int64_t split_dim = -1;
+  std::vector<int64_t> global_shape;
+  int64_t offset = 0;
+};
+
+Placement Place(const torch::Tensor& local, int64_t split_dim, const TpGroup& tp) {
+  Placement p{split_dim, local.sizes().vec(), 0};
+  if (split_dim >= 0 && tp.size > 1) {
+    p.global_shape[split_dim] *= tp.size;
+    p.offset = tp.rank * local.size(split_dim);
+  } else {
+    p.split_dim = -1;
+  }
+  return p;
+}
+
+// Whether this rank writes a tensor of `param` cut along `split_dim` (-1: whole on every tp rank). Copies
+// are written once: tp rank 0 for unsplit tensors, the first stage for a tied embedding, and dp rank 0
+// (edp rank 0 for routed experts) for what every data-parallel replica holds; under ZeRO-1 optimizer
+// state lives only on its owner, which writes it.
+bool Writes(const TrainState& s, const std::string& param, int64_t split_dim, bool on_every_replica) {
+  const Coordinates& c = s.grid->coords();
+  if ((split_dim < 0 || s.grid->layout().tp == 1) && c.tp != 0) return false;
+  if (s.tied_embedding.defined() && s.model->stage().has_head && param == "model.embed_tokens.weight") return false;
+  if (!on_every_replica) return true;
+  return IsRoutedExpert(param) ? c.edp == 0 : c.dp == 0;
+}
+
+at::Generator CpuGenerator() { return at::detail::getDefaultCPUGenerator(); }
+
+CheckpointLayout LayoutOf(const TrainState& s) {
+  const Layout& l = s.grid->layout();
+  return {s.world->size(), l.tp, l.pp, l.dp, l.ep, s.recipe.parallel.zero};
+}
+
+}  // namespace
+
+std::string ModelFingerprint(const Recipe& r) {
+  const ModelSpec& m = r.model;
+  const std::string text = absl::StrCat(
+      "layers=", m.layers, " hidden=", m.hidden, " heads=", m.heads, " kv=", m.KvHeads(), " head_dim=", m.HeadDim(),
+      " ffn=", m.ffn, " vocab=", m.vocab, " tied=", m.tie_embeddings, " experts=", m.experts, " top_k=", m.top_k,
+      " expert_ffn=", m.expert_ffn, " shared_ffn=", m.shared_ffn, " moe_every=", m.moe_every,
+      " lora=", r.lora.enabled, " rank=", r.lora.rank, " alpha=", r.lora.alpha,
+      " targets=", absl::StrJoin(r.lora.targets, ","));
+  return Sha256Hex(text);
+}
+
+absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps) {
+  const TpGroup tp = s.grid->TensorGroup();
+  const auto split_dims = TpSplitDims(*s.model);
+  std::vector<SavedSlice> mine;
+  for (const auto& item : s.model->named_parameters()) {
+    const int64_t dim = split_dims.at(item.key());
+    if (!Writes(s, item.key(), dim, /*on_every_replica=*/true)) continue;
+    const Placement p = Place(item.value(), dim, tp);
+    mine.push_back({"model/" + item.key(), item.value(), p.global_shape, p.split_dim, p.offset});
+  }
+  // The optimizer holds state only for the parameters this rank owns (all of them without ZeRO-1).
+  const bool zero = s.recipe.parallel.zero == 1;
+  for (const auto& [name, tensor] : s.optimizer->StateTensors()) {
+    const std::string param = name.substr(0, name.rfind('.'));
+    const int64_t dim = tensor.dim() == 0 ? -1 : split_dims.at(param);
+    if (!Writes(s, param, dim, /*on_every_replica=*/!zero)) continue;
+    const Placement p = Place(tensor, dim, tp);
+    mine.push_back({"optim/" + name, tensor, p.global_shape, p.split_dim, p.offset});
+  }
+  const torch::Tensor rng = CpuGenerator().get_state();
+  mine.push_back({absl::StrCat("rng/rank-", s.world->rank()), rng, rng.sizes().vec(), -1, 0});
+
+  CheckpointInfo info;
+  info.step = step;
+  info.tokens = step * TokensPerStep(s.recipe.train);
+  info.skipped_steps = skipped_steps;
+  info.layout = LayoutOf(s);
+  info.model_fingerprint = ModelFingerprint(s.recipe);
+  info.recipe = s.recipe.path;
+  return SaveCheckpoint(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
+}
+
+absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
+  const CheckpointManifest& m = reader.manifest();
+  if (m.model_fingerprint != ModelFingerprint(s.recipe)) {
+    return BadInput(absl::StrCat(reader.dir(), "/", kManifestName, ": this checkpoint is of another model or LoRA "
+                                 "setup (saved by ", m.recipe, "); use another output_dir or train.resume=false"));
+  }
+  const TpGroup tp = s.grid->TensorGroup();
+  const auto split_dims = TpSplitDims(*s.model);
+  torch::NoGradGuard no_grad;
+  for (auto& item : s.model->named_parameters()) {
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("model/" + item.key()));
+    torch::Tensor mine = TpShard(full, split_dims.at(item.key()), tp);
+    if (mine.sizes() != item.value().sizes()) {
+      return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
+                                   " in the checkpoint, which does not fit this model"));
+    }
+    item.value().copy_(mine);
+  }
+  std::vector<NamedTensor> state;
+  for (const auto& [name, like] : s.optimizer->StateTensors()) {
+    const std::string param = name.substr(0, name.rfind('.'));
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("optim/" + name));
+    state.emplace_back(name, like.dim() == 0 ? full : TpShard(full, split_dims.at(param), tp));
+  }
+  ZEN_RETURN_IF_ERROR(Annotate(s.optimizer->LoadStateTensors(state, m.step), reader.dir()));
+  const std::string rng = absl::StrCat("rng/rank-", s.world->rank());
+  if (m.layout == LayoutOf(s) && reader.Has(rng)) {
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor state_bytes, reader.Full(rng));
+    at::Generator generator = CpuGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state_bytes);
+  } else if (s.world->rank() == 0) {
+    Log0(absl::StrCat("zen train: resharding a checkpoint saved on ", m.layout.world, " rank(s) (tp ", m.layout.tp,
+                      ", pp ", m.layout.pp, ", dp ", m.layout.dp, ", ep ", m.layout.ep,
+                      "): random streams (LoRA dropout) start afresh"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace zen

@@ -1,0 +1,28 @@
+// What a rank saves into and takes back from a checkpoint (checkpoints/checkpoint.h does the files):
+//   model/<param>          every parameter, frozen ones included, written once: by dp rank 0 (edp rank 0
+//                          for routed experts), tp rank 0 for unsplit ones, each tp rank its slice of split
+//                          ones, the first stage for a tied embedding;
+//   optim/<param>.exp_avg, .exp_avg_sq, .step   AdamW's state, by the same rule (under ZeRO-1 by its owner);
+//   rng/rank-<r>           each rank's torch generator state.
+// Loading assembles each whole tensor and keeps this rank's slice, so the layout may differ from the
+// one that saved (resharding); the generators are restored only when it does not.
+#pragma once
+
+#include <string>
+
+#include "checkpoints/checkpoint.h"
+#include "trainer/train_state.h"
+
+namespace zen {
+
+// sha256 over the model's shapes and the LoRA settings: a checkpoint of another model is refused.
+std::string ModelFingerprint(const Recipe& recipe);
+
+// Collective: saves step `step` (steps done) under output_dir/checkpoints, keeping checkpoint.keep.
+absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);
+
+// Loads `reader`'s checkpoint into this rank's model and optimizer. BadInput naming the manifest when it
+// belongs to another model.
+absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader);
+
+}  // namespace zen
