@@ -56,11 +56,21 @@ CheckpointManifest FromProto(const pb::Manifest& p) {
   return m;
 }
 
+// The file is the serialised Manifest, then its length (8 bytes, little-endian) and this magic, so a
+// truncated or partly written manifest is recognised (protobuf alone would parse a prefix).
+constexpr char kTrailerMagic[8] = {'Z', 'E', 'N', 'C', 'K', 'P', 'T', '1'};
+
+std::string Trailer(uint64_t length) {
+  std::string t(reinterpret_cast<const char*>(&length), 8);  // little-endian hosts only (as the shards)
+  return t + std::string(kTrailerMagic, 8);
+}
+
 }  // namespace
 
 absl::Status WriteCheckpointManifest(const std::string& path, const CheckpointManifest& manifest) {
   std::string bytes;
   if (!ToProto(manifest).SerializeToString(&bytes)) return absl::InternalError("cannot serialise the manifest");
+  bytes += Trailer(bytes.size());
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return absl::InternalError(absl::StrCat(path, ": cannot create"));
   bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
@@ -75,8 +85,10 @@ absl::StatusOr<CheckpointManifest> ReadCheckpointManifest(const std::string& pat
   if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": no checkpoint manifest"));
   std::stringstream buffer;
   buffer << in.rdbuf();
+  const std::string bytes = buffer.str();
+  const bool whole = bytes.size() >= 16 && bytes.compare(bytes.size() - 16, 16, Trailer(bytes.size() - 16)) == 0;
   pb::Manifest p;
-  if (!p.ParseFromString(buffer.str()) || p.format() != "zen-checkpoint-1") {
+  if (!whole || !p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size() - 16)) || p.format() != "zen-checkpoint-1") {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a zen checkpoint manifest (truncated or corrupt?)"));
   }
   return FromProto(p);

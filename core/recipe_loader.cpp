@@ -108,8 +108,8 @@ absl::StatusOr<LoadedRecipe> LoadRecipe(const std::string& path, const std::vect
   ZEN_RETURN_IF_ERROR(ApplyOverrides(merged, overrides));
 
   LoadedRecipe loaded{Recipe{}, merged};
-  loaded.recipe.path = path;
   ZEN_RETURN_IF_ERROR(ReadRecipe(merged, loaded.recipe));
+  loaded.recipe.path = path;
   ZEN_RETURN_IF_ERROR(ValidateRecipe(loaded.recipe, merged));
   return loaded;
 }

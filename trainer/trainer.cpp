@@ -136,15 +136,16 @@ std::vector<RankShare> GatherShares(TrainState& s) {
 }
 
 // Test hook: ZEN_TEST_FAULT="RANK:STEP:fail|hang|nan" makes that rank fail, stop answering, or (nan)
-// produce a NaN loss from that step on, so the tests can prove a failing rank ends the whole job and
+// produce a NaN loss from that step on (and "killsave": checkpoints/checkpoint.cpp), so the tests can prove a failing rank ends the whole job and
 // the non-finite-loss policy skips, counts and finally stops.
 void MaybeInjectFault(TrainState& s, int64_t step) {
   const char* spec = std::getenv("ZEN_TEST_FAULT");
   if (spec == nullptr) return;
   long fault_rank = -1, fault_step = -1;
-  char kind[8] = {0};
-  if (std::sscanf(spec, "%ld:%ld:%7s", &fault_rank, &fault_step, kind) != 3) return;
+  char kind[16] = {0};
+  if (std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
   if (fault_rank != s.world->rank() || step < fault_step) return;
+  if (std::string(kind) != "nan" && std::string(kind) != "fail" && std::string(kind) != "hang") return;
   if (std::string(kind) == "nan") {
     s.poison_loss = true;
     return;
