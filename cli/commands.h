@@ -14,6 +14,7 @@ using Args = std::vector<std::string>;
 
 int TrainCommand(const Args& args);
 int ValidateCommand(const Args& args);
+int EvalCommand(const Args& args);      // cli/eval_command.cpp: `zen eval RECIPE --input FILE`
 int TokenizeCommand(const Args& args);  // cli/tokenize_command.cpp
 int DataCommand(const Args& args);      // cli/data_command.cpp: `zen data prepare ...`
 

@@ -13,6 +13,8 @@ const char kUsage[] =
     "usage: zen <command> [arguments]\n"
     "  train RECIPE [key=value | ~key ...]            train (one process, or every rank of mpirun/srun)\n"
     "  validate RECIPE [key=value ...] [--json]       resolve and check a recipe, print derived numbers\n"
+    "  eval RECIPE [key=value ...] --input FILE        mean next-token loss per JSON line {\"ids\"} or {\"text\"}\n"
+    "                                                 (any layout under mpirun), then perplexity\n"
     "  tokenize --tokenizer PATH|bytes                JSON lines {\"text\"} on stdin -> {\"ids\"} on stdout\n"
     "  data prepare --tokenizer PATH --input FILE... --output DIR [--format text|jsonl|chat]\n"
     "       [--loss-mask all|assistant|last] [--fim-rate R] [--seed S] [--threads N] [--skip-bad]\n"
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, std::function<int(const zen::Args&)>> commands = {
       {"train", zen::TrainCommand},
       {"validate", zen::ValidateCommand},
+      {"eval", zen::EvalCommand},
       {"tokenize", zen::TokenizeCommand},
       {"data", zen::DataCommand},
   };

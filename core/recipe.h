@@ -102,6 +102,7 @@ struct DataSpec {
   std::string path;                 // a folder written by `zen data prepare`, relative to where zen runs
   bool block_causal = true;         // packed documents do not attend to each other (false: causal over the row)
   int64_t demo_examples = 200000;   // conversations in one epoch of the demo task
+  double eval_fraction = 0;         // share of the packed windows held out of training for validation
   DataPrepareSpec prepare;
 };
 
@@ -125,6 +126,11 @@ struct MoeSpec {
   double capacity_factor = 0;       // 0 = dropless; else each expert takes at most this x its fair share
 };
 
+struct EvalSpec {
+  int64_t interval = 0;             // score the held-out rows every N steps (and at the end); 0 = never
+  int64_t rows = 32;                // held-out rows scored each time (at most those held out)
+};
+
 struct CheckpointSpec {
   int64_t interval = 0;             // save every N steps; 0 = only at the end
   int64_t keep = 2;                 // complete checkpoints kept (the newest); 0 = all
@@ -142,6 +148,7 @@ struct Recipe {
   TokenizerSpec tokenizer;
   ParallelSpec parallel;
   MoeSpec moe;
+  EvalSpec eval;
   CheckpointSpec checkpoint;
 };
 

@@ -149,6 +149,12 @@ absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
   c.NonNegative(r.moe.capacity_factor, "moe.capacity_factor");
   c.NonNegative(r.checkpoint.interval, "checkpoint.interval");
   c.NonNegative(r.checkpoint.keep, "checkpoint.keep");
+  c.NonNegative(r.eval.interval, "eval.interval");
+  c.Positive(r.eval.rows, "eval.rows");
+  c.Require(r.data.eval_fraction >= 0 && r.data.eval_fraction <= 0.5, "data.eval_fraction",
+            absl::StrCat("must be from 0 to 0.5, got ", r.data.eval_fraction));
+  c.Require(r.eval.interval == 0 || r.data.eval_fraction > 0, "eval.interval",
+            "needs held-out data: set data.eval_fraction (e.g. 0.05)");
   return c.status();
 }
 

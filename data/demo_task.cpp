@@ -48,10 +48,10 @@ DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples) {
   return corpus;
 }
 
-DemoTask::DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal)
+DemoTask::DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal, double held_out_fraction)
     : corpus_(MakeDemoCorpus(seed, examples)),
       rows_({{corpus_.ids.data(), corpus_.mask.data(), corpus_.docs.data(), static_cast<int64_t>(corpus_.ids.size()),
               examples}},
-            seq_len, seed, block_causal) {}
+            seq_len, seed, block_causal, held_out_fraction) {}
 
 }  // namespace zen

@@ -27,13 +27,15 @@ DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples);
 
 class DemoTask : public DataSource {
  public:
-  DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal);
+  DemoTask(uint64_t seed, int64_t seq_len, int64_t examples, bool block_causal, double held_out_fraction = 0);
   DemoTask(const DemoTask&) = delete;  // rows_ points into corpus_
   DemoTask& operator=(const DemoTask&) = delete;
 
   Batch Rows(int64_t first, int64_t count) const override { return rows_.Rows(first, count); }
   std::optional<double> TokensPerEpoch() const override { return rows_.TokensPerEpoch(); }
   int64_t Windows() const { return rows_.Windows(); }
+  int64_t HeldOutWindows() const override { return rows_.HeldOutWindows(); }
+  Batch HeldOutRows(int64_t first, int64_t count) const override { return rows_.HeldOutRows(first, count); }
 
  private:
   DemoCorpus corpus_;

@@ -6,14 +6,22 @@
 
 namespace zen {
 
-PackedRows::PackedRows(const std::vector<TokenSpan>& spans, int64_t seq_len, uint64_t seed, bool block_causal)
+PackedRows::PackedRows(const std::vector<TokenSpan>& spans, int64_t seq_len, uint64_t seed, bool block_causal,
+                       double held_out_fraction)
     : seq_len_(seq_len), seed_(seed), block_causal_(block_causal) {
   int64_t first_token = 0;
   for (const TokenSpan& s : spans) {
     spans_.push_back({s, first_token});
     first_token += s.tokens;
   }
-  windows_ = Windows(first_token, seq_len_);
+  const int64_t all = Windows(first_token, seq_len_);
+  held_out_ = HeldOut(all, held_out_fraction);
+  windows_ = all - held_out_;
+}
+
+int64_t PackedRows::HeldOut(int64_t windows, double fraction) {
+  if (fraction <= 0 || windows < 2) return 0;
+  return std::clamp<int64_t>(static_cast<int64_t>(fraction * static_cast<double>(windows)), 1, windows - 1);
 }
 
 void PackedRows::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, int64_t* positions,
@@ -44,15 +52,29 @@ void PackedRows::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, in
 }
 
 Batch PackedRows::Rows(int64_t first, int64_t count) const {
+  std::vector<int64_t> windows;
+  for (int64_t row = first; row < first + count; ++row) {
+    const int64_t epoch = row / windows_;
+    const IndexPermutation order(static_cast<uint64_t>(windows_), SplitMix64(seed_ ^ SplitMix64(epoch)));
+    windows.push_back(static_cast<int64_t>(order(static_cast<uint64_t>(row % windows_))));
+  }
+  return Assemble(windows);
+}
+
+Batch PackedRows::HeldOutRows(int64_t first, int64_t count) const {
+  std::vector<int64_t> windows;
+  for (int64_t row = first; row < first + count; ++row) windows.push_back(windows_ + row % std::max<int64_t>(held_out_, 1));
+  return Assemble(windows);
+}
+
+Batch PackedRows::Assemble(const std::vector<int64_t>& windows) const {
+  const auto count = static_cast<int64_t>(windows.size());
   auto tokens = torch::empty({count, seq_len_}, torch::kInt64);
   auto labels = torch::empty({count, seq_len_}, torch::kInt64);
   auto positions = torch::empty({count, seq_len_}, torch::kInt64);
   auto segments = torch::empty({count, seq_len_}, torch::kInt64);
   for (int64_t r = 0; r < count; ++r) {
-    const int64_t row = first + r, epoch = row / windows_;
-    const IndexPermutation order(static_cast<uint64_t>(windows_), SplitMix64(seed_ ^ SplitMix64(epoch)));
-    const auto window = static_cast<int64_t>(order(static_cast<uint64_t>(row % windows_)));
-    FillWindow(window, tokens[r].data_ptr<int64_t>(), labels[r].data_ptr<int64_t>(),
+    FillWindow(windows[r], tokens[r].data_ptr<int64_t>(), labels[r].data_ptr<int64_t>(),
                positions[r].data_ptr<int64_t>(), segments[r].data_ptr<int64_t>());
   }
   // A batch whose rows each hold one document needs no mask beyond causal.

@@ -30,18 +30,26 @@ struct TokenSpan {
 class PackedRows {
  public:
   // The spans must outlive this object.
-  PackedRows(const std::vector<TokenSpan>& spans, int64_t seq_len, uint64_t seed, bool block_causal);
+  // held_out_fraction: the share of windows, taken from the end of the stream, kept out of training for
+  // validation (at least one when > 0).
+  PackedRows(const std::vector<TokenSpan>& spans, int64_t seq_len, uint64_t seed, bool block_causal,
+             double held_out_fraction = 0);
 
   // Rows [first, first + count) of the run; segments only when block_causal and some row holds a
   // document boundary (data/batch.h).
   Batch Rows(int64_t first, int64_t count) const;
-  int64_t Windows() const { return windows_; }  // rows per epoch
+  int64_t Windows() const { return windows_; }  // training rows per epoch
   double TokensPerEpoch() const { return static_cast<double>(windows_ * seq_len_); }
+  // Held-out rows [first, first + count), in a fixed order (cycling when count exceeds them).
+  Batch HeldOutRows(int64_t first, int64_t count) const;
+  int64_t HeldOutWindows() const { return held_out_; }
 
-  // Windows of seq_len (the last one padded) that `tokens` tokens fill, and the tokens they hold.
+  // Windows of seq_len (the last one padded) that `tokens` tokens fill, and those left for training.
   static int64_t Windows(int64_t tokens, int64_t seq_len) { return (tokens + seq_len - 1) / seq_len; }
-  static double TokensPerEpoch(int64_t tokens, int64_t seq_len) {
-    return static_cast<double>(Windows(tokens, seq_len) * seq_len);
+  static int64_t HeldOut(int64_t windows, double fraction);
+  static double TokensPerEpoch(int64_t tokens, int64_t seq_len, double held_out_fraction = 0) {
+    const int64_t windows = Windows(tokens, seq_len);
+    return static_cast<double>((windows - HeldOut(windows, held_out_fraction)) * seq_len);
   }
 
  private:
@@ -51,12 +59,15 @@ class PackedRows {
   };
   // Writes window w into one row of tokens, labels, positions and segments (each seq_len long).
   void FillWindow(int64_t window, int64_t* tokens, int64_t* labels, int64_t* positions, int64_t* segments) const;
+  // Rows made of the given windows.
+  Batch Assemble(const std::vector<int64_t>& windows) const;
 
   std::vector<Placed> spans_;
   int64_t seq_len_;
   uint64_t seed_;
   bool block_causal_;
-  int64_t windows_ = 0;
+  int64_t windows_ = 0;   // for training
+  int64_t held_out_ = 0;  // after them, for validation
 };
 
 }  // namespace zen

@@ -46,7 +46,7 @@ ShardDataSource::ShardDataSource(std::string dir, Manifest manifest, std::vector
     : dir_(std::move(dir)),
       manifest_(std::move(manifest)),
       shards_(std::move(shards)),
-      rows_(Spans(shards_), o.seq_len, o.seed, o.block_causal) {}
+      rows_(Spans(shards_), o.seq_len, o.seed, o.block_causal, o.held_out_fraction) {}
 
 std::vector<TokenSpan> ShardDataSource::Spans(const std::vector<Shard>& shards) {
   std::vector<TokenSpan> spans;

@@ -23,6 +23,7 @@ struct ShardLoaderOptions {
   bool verify_sha256 = true;          // hash every file against the manifest (sizes are always checked)
   int threads = 0;                    // for hashing; 0 = every core
   bool block_causal = true;           // give each batch its rows' document segments (data/batch.h)
+  double held_out_fraction = 0;       // windows kept out of training for validation (PackedRows)
 };
 
 class ShardDataSource : public DataSource {
@@ -30,6 +31,8 @@ class ShardDataSource : public DataSource {
   static absl::StatusOr<std::unique_ptr<ShardDataSource>> Open(const ShardLoaderOptions& options);
 
   Batch Rows(int64_t first, int64_t count) const override { return rows_.Rows(first, count); }
+  int64_t HeldOutWindows() const override { return rows_.HeldOutWindows(); }
+  Batch HeldOutRows(int64_t first, int64_t count) const override { return rows_.HeldOutRows(first, count); }
   std::optional<double> TokensPerEpoch() const override { return rows_.TokensPerEpoch(); }
 
   // An error when the data holds a token id the model cannot embed (id >= vocab).

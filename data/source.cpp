@@ -31,7 +31,8 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
   const TrainSpec& t = recipe.train;
   if (recipe.data.source == "demo") {
     return std::unique_ptr<DataSource>(
-        std::make_unique<DemoTask>(t.seed, t.seq_len, recipe.data.demo_examples, recipe.data.block_causal));
+        std::make_unique<DemoTask>(t.seed, t.seq_len, recipe.data.demo_examples, recipe.data.block_causal,
+                                   recipe.data.eval_fraction));
   }
   ZEN_RETURN_IF_ERROR(CheckShardsPrepared(recipe));
   // Prepared token shards (`zen data prepare`): checked against the run's tokenizer and model vocabulary.
@@ -40,6 +41,7 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
   options.seq_len = t.seq_len;
   options.seed = t.seed;
   options.block_causal = recipe.data.block_causal;
+  options.held_out_fraction = recipe.data.eval_fraction;
   absl::StatusOr<std::string> fingerprint = TokenizerFingerprint(recipe.tokenizer.path);
   if (!fingerprint.ok()) return Annotate(fingerprint.status(), "tokenizer.path");
   options.tokenizer_fingerprint = *fingerprint;
@@ -52,12 +54,13 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
 std::optional<double> TokensPerEpochOf(const Recipe& recipe) {
   if (!CheckSourceName(recipe).ok()) return std::nullopt;
   if (recipe.data.source == "demo") {
-    return DemoTask(recipe.train.seed, recipe.train.seq_len, recipe.data.demo_examples, false).TokensPerEpoch();
+    return DemoTask(recipe.train.seed, recipe.train.seq_len, recipe.data.demo_examples, false,
+                    recipe.data.eval_fraction).TokensPerEpoch();
   }
   if (!CheckShardsPrepared(recipe).ok()) return std::nullopt;
   absl::StatusOr<Manifest> manifest = ReadManifest(recipe.data.path);
   if (!manifest.ok()) return std::nullopt;
-  return PackedRows::TokensPerEpoch(manifest->tokens, recipe.train.seq_len);
+  return PackedRows::TokensPerEpoch(manifest->tokens, recipe.train.seq_len, recipe.data.eval_fraction);
 }
 
 }  // namespace zen

@@ -20,6 +20,9 @@ class DataSource {
   virtual Batch Rows(int64_t first, int64_t count) const = 0;
   // Tokens in one pass over the data, when finite (bounds the run by train.epochs).
   virtual std::optional<double> TokensPerEpoch() const { return std::nullopt; }
+  // Rows kept out of training for validation (data.eval_fraction), in a fixed order; none by default.
+  virtual int64_t HeldOutWindows() const { return 0; }
+  virtual Batch HeldOutRows(int64_t first, int64_t count) const { return Rows(first, count); }
 };
 
 // The recipe's source: the demo task (`data.source: demo`) or the shards in `data.path`, checked (exit 2

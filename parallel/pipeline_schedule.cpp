@@ -138,4 +138,19 @@ PipelineStats RunPipeline(ScheduleKind kind, PipelineStage& stage, Communicator&
   return run.stats();
 }
 
+void RunForwardOnly(PipelineStage& stage, Communicator& pp, const std::vector<std::vector<int64_t>>& shapes,
+                    torch::TensorOptions activation) {
+  torch::NoGradGuard no_grad;
+  const bool first = pp.rank() == 0, last = pp.rank() == pp.size() - 1;
+  for (size_t m = 0; m < shapes.size(); ++m) {
+    torch::Tensor input;
+    if (!first) {
+      input = torch::empty(shapes[m], activation);
+      pp.Recv(input, pp.rank() - 1);
+    }
+    torch::Tensor output = stage.Forward(static_cast<int64_t>(m), input);
+    if (!last) pp.Send(output.to(activation.dtype()), pp.rank() + 1);
+  }
+}
+
 }  // namespace zen

@@ -58,4 +58,10 @@ struct PipelineStats {
 PipelineStats RunPipeline(ScheduleKind kind, PipelineStage& stage, Communicator& pp, int64_t micro,
                           const std::vector<int64_t>& activation_shape, torch::TensorOptions activation);
 
+// Forwards only (evaluation: no activations kept for a backward): micro-batch m's activation has shape
+// shapes[m], so sequences of different lengths can pass. The last stage's Forward results are dropped
+// here (the stage keeps what it needs, e.g. its loss sums).
+void RunForwardOnly(PipelineStage& stage, Communicator& pp, const std::vector<std::vector<int64_t>>& shapes,
+                    torch::TensorOptions activation);
+
 }  // namespace zen

@@ -36,7 +36,14 @@ torch::Tensor ModelStage::Forward(int64_t micro, const torch::Tensor& input) {
   torch::Tensor loss = model_->loss_sum(hidden, b.labels);
   if (poison_loss_) loss = loss * std::numeric_limits<float>::quiet_NaN();
   loss_sum_ = loss_sum_.defined() ? loss_sum_ + loss.detach() : loss.detach().to(torch::kDouble);
+  micro_losses_.push_back(loss.detach());
   return loss / denominator_;
+}
+
+std::vector<double> ModelStage::MicroLossSums() const {
+  std::vector<double> sums;
+  for (const torch::Tensor& l : micro_losses_) sums.push_back(l.item<double>());
+  return sums;
 }
 
 }  // namespace zen

@@ -31,6 +31,8 @@ class ModelStage : public PipelineStage {
 
   // The sum of next-token losses over the micro-batches this stage finished (0 unless the last stage).
   double LossSum() const { return loss_sum_.defined() ? loss_sum_.item<double>() : 0.0; }
+  // Per micro-batch, in the order they finished: each one's loss sum (last stage only; empty elsewhere).
+  std::vector<double> MicroLossSums() const;
 
  private:
   Qwen3& model_;
@@ -39,6 +41,7 @@ class ModelStage : public PipelineStage {
   bool bf16_;
   bool poison_loss_;
   torch::Tensor loss_sum_;  // 0-d, accumulated without a host sync per micro-batch
+  std::vector<torch::Tensor> micro_losses_;  // 0-d each
 };
 
 }  // namespace zen

@@ -1,6 +1,7 @@
 #include "trainer/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -10,22 +11,17 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "checkpoints/hf_checkpoint.h"
 #include "core/derived.h"
 #include "core/log.h"
-#include "models/lora.h"
-#include "parallel/layers.h"
-#include "parallel/local_communicator.h"
-#include "parallel/mpi_communicator.h"
-#include "parallel/nccl_communicator.h"
 #include "parallel/world.h"
-#include "parallel/zero.h"
-#include "trainer/lr_schedule.h"
 #include "trainer/checkpointing.h"
+#include "trainer/evaluate.h"
+#include "trainer/lr_schedule.h"
 #include "trainer/memory_meter.h"
 #include "trainer/metrics.h"
 #include "trainer/model_stage.h"
 #include "trainer/progress.h"
+#include "trainer/rank_setup.h"
 #include "trainer/run_files.h"
 #include "trainer/tensorboard.h"
 #include "trainer/train_state.h"
@@ -34,83 +30,6 @@ namespace zen {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-absl::StatusOr<torch::Device> ChooseDevice(const TrainSpec& t, const WorldInfo& world) {
-  if (t.device == "cpu") return torch::Device(torch::kCPU);
-  if (!torch::cuda::is_available()) return BadInput("train.device=cuda: no CUDA device is visible");
-  return torch::Device(torch::kCUDA, static_cast<int>(world.local_rank % torch::cuda::device_count()));
-}
-
-// The world group: NCCL for CUDA tensors, MPI for CPU ones, a group of one for a single process.
-std::unique_ptr<Communicator> OpenWorld(const Recipe& r, const WorldInfo& world, torch::Device device) {
-  if (world.size == 1) return std::make_unique<LocalCommunicator>();
-  std::unique_ptr<Communicator> mpi = MpiWorld(r.parallel.timeout_s);
-  if (!device.is_cuda()) return mpi;
-  std::unique_ptr<MpiCommunicator> owned(static_cast<MpiCommunicator*>(mpi.release()));
-  return NcclCommunicator::Create(std::move(owned), device.index());
-}
-
-// Routed experts' weights and adapters: model.layers.{i}.mlp.experts.{e}.* (not the shared expert).
-bool IsExpertParameter(const std::string& name) { return name.find(".mlp.experts.") != std::string::npos; }
-
-// Pipeline stages with a tied embedding: the first and last stage each hold model.embed_tokens.weight.
-void FindTiedEmbedding(TrainState& s) {
-  const int64_t pp = s.grid->layout().pp, stage = s.grid->coords().pp;
-  if (pp == 1 || !s.recipe.model.tie_embeddings || (stage != 0 && stage != pp - 1)) return;
-  for (const auto& [name, p] : s.trainable) {
-    if (name != "model.embed_tokens.weight") continue;
-    s.tied_embedding = p;
-    s.tied_peer = stage == 0 ? pp - 1 : 0;
-  }
-}
-
-absl::Status BuildModel(TrainState& s) {
-  const Recipe& r = s.recipe;
-  ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
-  // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
-  torch::manual_seed(r.train.seed);
-  const TpGroup tp = s.grid->TensorGroup();
-  const Layout& layout = s.grid->layout();
-  ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
-  const EpGroup ep{&s.grid->ep(), s.grid->coords().ep, layout.ep};
-  s.model = Qwen3(r.model, tp, ChooseStage(r, layout, s.grid->coords().pp), r.moe, ep);
-  if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
-  if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
-  s.model->to(s.device);
-
-  std::vector<int64_t> numels;
-  for (const auto& item : s.model->named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    s.trainable.emplace_back(item.key(), item.value());
-    numels.push_back(item.value().numel());
-  }
-  FindTiedEmbedding(s);
-  // Experts differ across the expert group and repeat across the expert-data-parallel group; every other
-  // parameter repeats across all of dp. The last stage's copy of a tied embedding stays out of the norm
-  // groups: it counts once, on the first stage.
-  std::vector<std::pair<std::string, torch::Tensor>> shared, experts;
-  std::vector<torch::Tensor> shared_tensors, expert_tensors;
-  for (const auto& item : s.trainable) {
-    const bool expert = IsExpertParameter(item.first);
-    (expert ? expert_tensors : shared_tensors).push_back(item.second);
-    if (s.tied_embedding.defined() && s.model->stage().has_head && item.second.is_same(s.tied_embedding)) continue;
-    (expert ? experts : shared).push_back(item);
-  }
-  const auto split_dims = TpSplitDims(*s.model);
-  s.tp_params = GroupByTpSplit(shared, split_dims);
-  s.expert_tp_params = GroupByTpSplit(experts, split_dims);
-  s.dp_buckets = std::make_unique<GradientBuckets>(shared_tensors);
-  s.edp_buckets = std::make_unique<GradientBuckets>(expert_tensors);
-  // Without ZeRO-1 every dp rank owns (and keeps optimizer state for) every parameter.
-  s.owners = r.parallel.zero == 1 ? AssignOwners(numels, s.grid->layout().dp)
-                                  : std::vector<int64_t>(numels.size(), s.grid->coords().dp);
-  std::vector<NamedParam> owned;
-  for (size_t i = 0; i < s.trainable.size(); ++i) {
-    if (s.owners[i] == s.grid->coords().dp) owned.push_back({s.trainable[i].first, s.trainable[i].second});
-  }
-  s.optimizer = std::make_unique<AdamW>(owned, r.optim);
-  return absl::OkStatus();
-}
 
 // Every rank's coordinates and parameter counts, gathered for run.json.
 std::vector<RankShare> GatherShares(TrainState& s) {
@@ -187,11 +106,7 @@ StepMeasures MeasureAcrossRanks(TrainState& s, const StepResult& out, double sec
 
 absl::Status Setup(TrainState& s, const WorldInfo& world) {
   const Recipe& r = s.recipe;
-  ZEN_RETURN_IF_ERROR(CheckLayout(r, world.size).status());
-  ZEN_ASSIGN_OR_RETURN(s.device, ChooseDevice(r.train, world));
-  s.world = OpenWorld(r, world, s.device);
-  SetLogRank(static_cast<int>(s.world->rank()));
-  ZEN_ASSIGN_OR_RETURN(s.grid, Grid::Build(r, *s.world));
+  ZEN_RETURN_IF_ERROR(OpenRank(s, world));
   ZEN_ASSIGN_OR_RETURN(s.data, OpenDataSource(r));
   s.total_steps = TotalSteps(r.train, s.data->TokensPerEpoch());
   // Resume from the latest complete checkpoint in output_dir, unless train.resume=false.
@@ -260,6 +175,11 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
       bad_in_a_row = 0;
       result.final_loss = out.loss;
     }
+    // Validation on the held-out rows every eval.interval steps and after the last.
+    std::optional<Score> held_out;
+    if (r.eval.interval > 0 && ((step + 1) % r.eval.interval == 0 || step + 1 == s.total_steps)) {
+      held_out = HeldOutScore(s);
+    }
     if (writer) {
       const double tokens_per_s = tokens_per_step / seconds;
       nlohmann::json record = {{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
@@ -274,6 +194,12 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
         record["expert_load"] = out.expert_load;
         record["dropped_tokens"] = out.dropped_tokens;
         tensorboard->AddScalar("train/aux_loss", step + 1, out.aux_loss);
+      }
+      if (held_out) {
+        record["eval_loss"] = held_out->MeanLoss();
+        record["eval_ppl"] = std::exp(held_out->MeanLoss());
+        record["eval_tokens"] = held_out->tokens;
+        tensorboard->AddScalar("eval/loss", step + 1, held_out->MeanLoss());
       }
       metrics->Write(record);
       tensorboard->AddScalar("train/loss", step + 1, out.loss);
