@@ -19,6 +19,9 @@ const char kUsage[] =
     "  data prepare --tokenizer PATH --input FILE... --output DIR [--format text|jsonl|chat]\n"
     "       [--loss-mask all|assistant|last] [--fim-rate R] [--seed S] [--threads N] [--skip-bad]\n"
     "                                                 tokenize text / JSONL / chat JSONL into token shards\n"
+    "  export RECIPE [key=value ...] --format hf|peft --out DIR\n"
+    "                                                 the latest checkpoint as a Hugging Face folder (LoRA\n"
+    "                                                 merged) or a PEFT adapter\n"
     "Recipes live in configs/recipes/; see README.md.\n";
 
 }  // namespace
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
       {"eval", zen::EvalCommand},
       {"tokenize", zen::TokenizeCommand},
       {"data", zen::DataCommand},
+      {"export", zen::ExportCommand},
   };
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
