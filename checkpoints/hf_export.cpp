@@ -1,0 +1,209 @@
+#include "checkpoints/hf_export.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "checkpoints/hf_checkpoint.h"  // defines: SaveHfWeights
+#include "checkpoints/safetensors.h"    // defines: WriteSafetensors
+#include "core/status.h"                // defines: BadInput, ZEN_ASSIGN_OR_RETURN
+#include "models/lora.h"                // defines: ApplyLora, MergeLora
+#include "parallel/layers.h"            // defines: ParallelLinearBase
+
+namespace zen {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A Qwen3 config without max_position_embeddings gets transformers' default for Qwen3.
+constexpr int64_t kDefaultMaxPosition = 40960;
+
+absl::Status WriteJson(const std::string& path, const nlohmann::json& json) {
+  std::error_code error;
+  fs::create_directories(fs::path(path).parent_path(), error);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << json.dump(2) << "\n";
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat(path, ": cannot write"));
+  return absl::OkStatus();
+}
+
+// Every linear carrying an adapter, by its module name (model.layers.0.self_attn.q_proj, ...).
+std::vector<std::pair<std::string, const ParallelLinearBase*>> AdaptedLinears(const torch::nn::Module& model) {
+  std::vector<std::pair<std::string, const ParallelLinearBase*>> adapted;
+  for (const auto& m : model.named_modules("", /*include_self=*/false)) {
+    const auto* linear = dynamic_cast<const ParallelLinearBase*>(m.value().get());
+    if (linear != nullptr && linear->HasLora()) adapted.emplace_back(m.key(), linear);
+  }
+  return adapted;
+}
+
+// The name PEFT's target_modules knows module `name` by (its last component), when PEFT can adapt it on
+// transformers' model: the attention projections and the dense MLP's linears. MoE routers and experts
+// are 3-D parameters in transformers 5, not linears: empty.
+std::string PeftTarget(const std::string& name) {
+  static const std::set<std::string> kAttention = {"q_proj", "k_proj", "v_proj", "o_proj"};
+  static const std::set<std::string> kMlp = {"gate_proj", "up_proj", "down_proj"};
+  const size_t dot = name.rfind('.');
+  const std::string leaf = name.substr(dot + 1), parent = name.substr(0, dot);
+  if (kAttention.count(leaf) && absl::EndsWith(parent, ".self_attn")) return leaf;
+  if (kMlp.count(leaf) && absl::EndsWith(parent, ".mlp")) return leaf;
+  return "";
+}
+
+// Softmax(logits / T) = softmax(x (W / T)^T): transformers' router has no temperature.
+void FoldRouterTemperature(Qwen3& model) {
+  const double temperature = model->spec().router_temperature;
+  if (!model->spec().IsMoe() || temperature == 1.0) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& m : model->named_modules("", /*include_self=*/false)) {
+    if (auto* block = dynamic_cast<MoeBlockImpl*>(m.value().get())) block->gate->weight.div_(temperature);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& moe) {
+  const int64_t max_position = spec.max_position > 0 ? spec.max_position : kDefaultMaxPosition;
+  nlohmann::json c = {
+      {"vocab_size", spec.vocab},
+      {"hidden_size", spec.hidden},
+      {"intermediate_size", spec.ffn},
+      {"num_hidden_layers", spec.layers},
+      {"num_attention_heads", spec.heads},
+      {"num_key_value_heads", spec.KvHeads()},
+      {"head_dim", spec.HeadDim()},
+      {"hidden_act", "silu"},
+      {"max_position_embeddings", max_position},
+      {"rms_norm_eps", spec.norm_eps},
+      {"rope_theta", spec.rope_theta},
+      {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", spec.rope_theta}}},
+      {"tie_word_embeddings", spec.tie_embeddings},
+      {"attention_bias", false},
+      {"attention_dropout", 0.0},
+      {"use_sliding_window", spec.sliding_window > 0},
+      {"sliding_window", spec.sliding_window > 0 ? nlohmann::json(spec.sliding_window) : nlohmann::json()},
+      {"torch_dtype", "float32"},
+  };
+  if (!spec.IsMoe()) {
+    c["architectures"] = {"Qwen3ForCausalLM"};
+    c["model_type"] = "qwen3";
+    // Which layers use the window, layer by layer (transformers honours an explicit layer_types).
+    nlohmann::json layer_types = nlohmann::json::array();
+    for (int64_t l = 0; l < spec.layers; ++l) {
+      layer_types.push_back(spec.IsSlidingLayer(l) ? "sliding_attention" : "full_attention");
+    }
+    c["layer_types"] = layer_types;
+    c["max_window_layers"] = spec.layers;
+    return c;
+  }
+  if (spec.shared_ffn > 0) {
+    return BadInput("model.shared_ffn: transformers' Qwen3MoeForCausalLM has no shared expert, so this model "
+                    "cannot be exported to Hugging Face format");
+  }
+  if (spec.sliding_window > 0 && !spec.sliding_layers.empty() &&
+      static_cast<int64_t>(spec.sliding_layers.size()) != spec.layers) {
+    return BadInput("model.sliding_layers: transformers' Qwen3MoeForCausalLM applies the sliding window to "
+                    "every layer or none, so this model cannot be exported to Hugging Face format");
+  }
+  c["architectures"] = {"Qwen3MoeForCausalLM"};
+  c["model_type"] = "qwen3_moe";
+  c["num_experts"] = spec.experts;
+  c["num_experts_per_tok"] = spec.top_k;
+  c["moe_intermediate_size"] = spec.expert_ffn;
+  c["decoder_sparse_step"] = spec.moe_every;
+  c["norm_topk_prob"] = true;
+  c["mlp_only_layers"] = nlohmann::json::array();
+  c["output_router_logits"] = false;
+  c["router_aux_loss_coef"] = moe.aux_loss_coef;
+  return c;
+}
+
+absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader& reader) {
+  ZEN_RETURN_IF_ERROR(CheckSupported(recipe.model));
+  Qwen3 model(recipe.model, TpGroup{}, StageRange::Whole(recipe.model), recipe.moe);
+  ZEN_RETURN_IF_ERROR(ApplyLora(*model, recipe.lora).status());
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("model/" + item.key()));
+    if (full.sizes() != item.value().sizes()) {
+      return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
+                                   " in the checkpoint, the recipe's model wants ", c10::str(item.value().sizes())));
+    }
+    item.value().copy_(full);
+  }
+  return model;
+}
+
+absl::Status WriteHfFolder(const std::string& folder, Qwen3& model, const MoeSpec& moe) {
+  ZEN_ASSIGN_OR_RETURN(const nlohmann::json config, HfConfig(model->spec(), moe));
+  FoldRouterTemperature(model);
+  ZEN_RETURN_IF_ERROR(SaveHfWeights(folder, *model));
+  return WriteJson((fs::path(folder) / "config.json").string(), config);
+}
+
+absl::Status ExportHf(const std::string& folder, Qwen3& model, const MoeSpec& moe) {
+  MergeLora(*model);
+  return WriteHfFolder(folder, model, moe);
+}
+
+absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const LoraSpec& lora,
+                        const std::string& base_model) {
+  const auto adapted = AdaptedLinears(*model);
+  if (adapted.empty()) return BadInput("--format peft: the model carries no LoRA adapter (the recipe has no lora)");
+  std::set<std::string> targets;
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& [name, linear] : adapted) {
+    const std::string target = PeftTarget(name);
+    if (target.empty()) {
+      return BadInput(absl::StrCat(
+          "lora.targets: ", name, " carries an adapter that PEFT cannot express: transformers 5 holds MoE routers "
+          "and experts as fused 3-D parameters, not as the per-expert linears zen adapts; export the merged "
+          "model with --format hf instead"));
+    }
+    targets.insert(target);
+    tensors.emplace_back("base_model.model." + name + ".lora_A.weight", linear->lora_A);
+    tensors.emplace_back("base_model.model." + name + ".lora_B.weight", linear->lora_B);
+  }
+  const nlohmann::json config = {
+      {"peft_type", "LORA"},
+      {"task_type", "CAUSAL_LM"},
+      {"base_model_name_or_path", base_model},
+      {"r", lora.rank},
+      {"lora_alpha", lora.alpha},
+      {"lora_dropout", lora.dropout},
+      {"target_modules", std::vector<std::string>(targets.begin(), targets.end())},
+      {"bias", "none"},
+      {"fan_in_fan_out", false},
+      {"use_rslora", false},
+      {"use_dora", false},
+      {"inference_mode", true},
+      {"init_lora_weights", true},
+      {"modules_to_save", nullptr},
+  };
+  std::error_code error;
+  fs::create_directories(folder, error);
+  if (error) return absl::InternalError(absl::StrCat(folder, ": cannot create: ", error.message()));
+  ZEN_RETURN_IF_ERROR(WriteSafetensors((fs::path(folder) / "adapter_model.safetensors").string(), tensors,
+                                       {{"format", "pt"}}));
+  return WriteJson((fs::path(folder) / "adapter_config.json").string(), config);
+}
+
+absl::Status ExportCheckpoint(const Recipe& recipe, CheckpointReader& reader, ExportFormat format,
+                              const std::string& out) {
+  ZEN_ASSIGN_OR_RETURN(Qwen3 model, LoadCheckpointModel(recipe, reader));
+  if (format == ExportFormat::kHf) return ExportHf(out, model, recipe.moe);
+  // The base is the recipe's Hugging Face checkpoint, or else zen's own initial weights, frozen in the checkpoint.
+  const bool own_base = recipe.model.checkpoint.empty();
+  const std::string base = fs::absolute(own_base ? fs::path(out) / "base" : fs::path(recipe.model.checkpoint))
+                               .lexically_normal()
+                               .string();
+  ZEN_RETURN_IF_ERROR(ExportPeft(out, model, recipe.lora, base));
+  return own_base ? WriteHfFolder(base, model, recipe.moe) : absl::OkStatus();
+}
+
+}  // namespace zen

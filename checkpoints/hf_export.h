@@ -1,0 +1,54 @@
+// Export for the tools people serve models with (`zen export`): a training checkpoint, whatever layout
+// saved it, becomes
+//   hf:   a Hugging Face folder (config.json + model.safetensors) with the LoRA adapters merged, that
+//         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense) or Qwen3MoeForCausalLM
+//         (MoE; experts one tensor each, as on the Hub, which transformers 5 fuses on load);
+//   peft: adapter_config.json + adapter_model.safetensors ("base_model.model.<module>.lora_A.weight")
+//         that peft.PeftModel.from_pretrained loads onto the base model.
+// What transformers cannot express is refused (BadInput naming the recipe key): a shared expert (Qwen3-MoE
+// has none); for peft, adapters on MoE routers or experts (transformers 5 holds them as fused 3-D
+// parameters, not as the per-expert linears zen adapts). A router temperature is folded into the router.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "checkpoints/checkpoint.h"  // defines: CheckpointReader
+#include "core/recipe.h"             // defines: Recipe, ModelSpec, MoeSpec, LoraSpec
+#include "models/qwen3.h"            // defines: Qwen3
+
+namespace zen {
+
+enum class ExportFormat { kHf, kPeft };
+
+// transformers' config.json for `spec` (fp32 weights). BadInput when transformers has no such model.
+absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& moe);
+
+// The whole model `recipe` trains (tp = 1, one stage, LoRA attached as the recipe says) with every
+// parameter, frozen base weights and adapters alike, assembled from `reader`'s "model/<name>" tensors.
+// BadInput naming the checkpoint when a tensor is missing or of another shape.
+absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader& reader);
+
+// Writes folder/config.json and folder/model.safetensors: the base weights, adapters left out (unmerged).
+// Folds the router temperature into the routers of `model`.
+absl::Status WriteHfFolder(const std::string& folder, Qwen3& model, const MoeSpec& moe);
+
+// WriteHfFolder after merging the adapters into `model` (MergeLora): the fine-tuned model.
+absl::Status ExportHf(const std::string& folder, Qwen3& model, const MoeSpec& moe);
+
+// Writes folder/adapter_config.json (r, lora_alpha, lora_dropout from `lora`; target_modules the adapted
+// modules' Hugging Face names; base_model_name_or_path = `base_model`) and folder/adapter_model.safetensors.
+// BadInput when the model carries no adapter, or carries one PEFT cannot express (MoE router, experts).
+absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const LoraSpec& lora,
+                        const std::string& base_model);
+
+// `zen export` once the checkpoint is chosen: writes `format` into `out` from `reader`'s checkpoint of
+// `recipe`'s model. For peft without model.checkpoint the base weights exist only in the checkpoint: they
+// are written to out/base (an hf folder, unmerged), which base_model_name_or_path names.
+absl::Status ExportCheckpoint(const Recipe& recipe, CheckpointReader& reader, ExportFormat format,
+                              const std::string& out);
+
+}  // namespace zen
