@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "checkpoints/safetensors.h"
 #include "data/mapped_file.h"
@@ -156,10 +157,12 @@ void RemoveTree(const std::string& path) {
        FTW_DEPTH | FTW_PHYS);
 }
 
-absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
-                            Communicator& world, int64_t keep) {
-  const std::string final_dir = root + "/" + StepName(info.step);
-  const std::string tmp = root + "/." + StepName(info.step) + ".tmp";
+namespace {
+
+std::string TmpDir(const std::string& root, int64_t step) { return root + "/." + StepName(step) + ".tmp"; }
+
+absl::Status BeginCheckpoint(const std::string& root, int64_t step, Communicator& world) {
+  const std::string tmp = TmpDir(root, step);
   // Every rank learns whether rank 0 could prepare the folder, so a failure ends the save everywhere.
   torch::Tensor no_folder = torch::zeros({1}, torch::kLong);
   if (world.rank() == 0) {
@@ -171,8 +174,20 @@ absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info,
   if (no_folder.item<int64_t>() != 0) {
     return absl::InternalError(absl::StrCat(tmp, ": cannot create the checkpoint folder"));
   }
-  absl::Status written = WriteRankShard(tmp, world.rank(), mine);
-  MaybeDieMidSave(world.rank(), info.step);
+  return absl::OkStatus();
+}
+
+absl::Status WriteCheckpointShard(const std::string& root, int64_t step, int64_t rank,
+                                  const std::vector<SavedSlice>& mine) {
+  absl::Status written = WriteRankShard(TmpDir(root, step), rank, mine);
+  MaybeDieMidSave(rank, step);
+  return written;
+}
+
+absl::Status CommitCheckpoint(const std::string& root, const CheckpointInfo& info, Communicator& world, int64_t keep,
+                              const absl::Status& written) {
+  const std::string final_dir = root + "/" + StepName(info.step);
+  const std::string tmp = TmpDir(root, info.step);
   torch::Tensor failed = torch::tensor({written.ok() ? int64_t{0} : int64_t{1}});
   world.AllReduceMax(failed);
   if (!written.ok()) return written;
@@ -199,6 +214,41 @@ absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info,
   if (!committed.ok()) return committed;
   if (commit_failed.item<int64_t>() != 0) return absl::InternalError("checkpoint: rank 0 could not commit it");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
+                            Communicator& world, int64_t keep) {
+  ZEN_RETURN_IF_ERROR(BeginCheckpoint(root, info.step, world));
+  const absl::Status written = WriteCheckpointShard(root, info.step, world.rank(), mine);
+  return CommitCheckpoint(root, info, world, keep, written);
+}
+
+AsyncCheckpointWriter::~AsyncCheckpointWriter() {
+  if (writer_.joinable()) writer_.join();
+}
+
+absl::Status AsyncCheckpointWriter::Start(const std::string& root, const CheckpointInfo& info,
+                                          const std::vector<SavedSlice>& mine, Communicator& world, int64_t keep) {
+  ZEN_RETURN_IF_ERROR(Finish());
+  // The copy of the state: the training step may change the live tensors while the file is written.
+  std::vector<SavedSlice> copy;
+  for (const SavedSlice& s : mine) {
+    copy.push_back({s.name, s.tensor.detach().to(torch::kCPU).clone(), s.global_shape, s.split_dim, s.offset});
+  }
+  ZEN_RETURN_IF_ERROR(BeginCheckpoint(root, info.step, world));
+  root_ = root, info_ = info, world_ = &world, keep_ = keep;
+  writer_ = std::thread([this, copy = std::move(copy)] {
+    written_ = WriteCheckpointShard(root_, info_.step, world_->rank(), copy);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status AsyncCheckpointWriter::Finish() {
+  if (!writer_.joinable()) return absl::OkStatus();
+  writer_.join();
+  return CommitCheckpoint(root_, info_, *world_, keep_, written_);
 }
 
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& root) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <torch/torch.h>
@@ -48,6 +49,30 @@ struct CheckpointInfo {
 // complete checkpoints (0 = all). Errors name the file.
 absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
                             Communicator& world, int64_t keep);
+
+// The same save in the background (checkpoint.async): Start copies the slices (so training may go on
+// changing the live tensors) and the rank writes its file on a thread; the collective commit (manifest,
+// rename, latest) runs on the calling thread at Finish, which the next Start and the end of training
+// call. Until then the previous checkpoint stays `latest`.
+class AsyncCheckpointWriter {
+ public:
+  AsyncCheckpointWriter() = default;
+  AsyncCheckpointWriter(const AsyncCheckpointWriter&) = delete;
+  AsyncCheckpointWriter& operator=(const AsyncCheckpointWriter&) = delete;
+  ~AsyncCheckpointWriter();
+
+  absl::Status Start(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
+                     Communicator& world, int64_t keep);
+  absl::Status Finish();  // collective; OK when nothing is pending
+
+ private:
+  std::thread writer_;
+  absl::Status written_;
+  std::string root_;
+  CheckpointInfo info_;
+  Communicator* world_ = nullptr;
+  int64_t keep_ = 0;
+};
 
 // The folder `latest` names under root; NotFound when there is no complete checkpoint.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& root);

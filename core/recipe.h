@@ -134,6 +134,7 @@ struct EvalSpec {
 struct CheckpointSpec {
   int64_t interval = 0;             // save every N steps; 0 = only at the end
   int64_t keep = 2;                 // complete checkpoints kept (the newest); 0 = all
+  bool async = false;               // write shards on a background thread, commit at the next save
 };
 
 struct Recipe {

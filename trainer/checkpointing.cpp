@@ -96,7 +96,15 @@ absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped
   info.layout = LayoutOf(s);
   info.model_fingerprint = ModelFingerprint(s.recipe);
   info.recipe = s.recipe.path;
-  return SaveCheckpoint(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
+  if (!s.recipe.checkpoint.async) {
+    return SaveCheckpoint(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
+  }
+  if (!s.async_checkpoint) s.async_checkpoint = std::make_unique<AsyncCheckpointWriter>();
+  return s.async_checkpoint->Start(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
+}
+
+absl::Status FinishCheckpoint(TrainState& s) {
+  return s.async_checkpoint ? s.async_checkpoint->Finish() : absl::OkStatus();
 }
 
 absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {

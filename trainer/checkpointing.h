@@ -19,7 +19,11 @@ namespace zen {
 std::string ModelFingerprint(const Recipe& recipe);
 
 // Collective: saves step `step` (steps done) under output_dir/checkpoints, keeping checkpoint.keep.
+// With checkpoint.async it copies the state and returns; the previous pending save commits first.
 absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);
+
+// With checkpoint.async the save above only starts; this commits it (collective; OK when none is pending).
+absl::Status FinishCheckpoint(TrainState& s);
 
 // Loads `reader`'s checkpoint into this rank's model and optimizer. BadInput naming the manifest when it
 // belongs to another model.

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "checkpoints/checkpoint.h"
 #include "core/recipe.h"
 #include "data/source.h"
 #include "models/qwen3.h"
@@ -37,6 +38,7 @@ struct TrainState {
   torch::Tensor tied_embedding;  // pp > 1 with tied embeddings: this end's copy (first or last stage)
   int64_t tied_peer = -1;        // the pipeline rank holding the other copy
   std::unique_ptr<DataSource> data;
+  std::unique_ptr<AsyncCheckpointWriter> async_checkpoint;  // checkpoint.async: the save in flight
   int64_t total_steps = 0;
   int64_t start_step = 0;      // steps already done (resumed from a checkpoint)
   int64_t skipped_before = 0;  // non-finite steps skipped before the resumed checkpoint

@@ -213,6 +213,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
       ZEN_RETURN_IF_ERROR(SaveTrainingCheckpoint(s, step + 1, result.skipped_steps));
     }
   }
+  ZEN_RETURN_IF_ERROR(FinishCheckpoint(s));
   if (writer) {
     progress.Finish();
     ZEN_RETURN_IF_ERROR(tensorboard->Flush());
