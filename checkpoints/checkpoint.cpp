@@ -166,6 +166,9 @@ absl::Status BeginCheckpoint(const std::string& root, int64_t step, Communicator
   // Every rank learns whether rank 0 could prepare the folder, so a failure ends the save everywhere.
   torch::Tensor no_folder = torch::zeros({1}, torch::kLong);
   if (world.rank() == 0) {
+    for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
+      ::mkdir(root.substr(0, slash).c_str(), 0755);  // the parents (output_dir/checkpoints for .../best)
+    }
     ::mkdir(root.c_str(), 0755);
     RemoveTree(tmp);
     if (::mkdir(tmp.c_str(), 0755) != 0) no_folder.fill_(1);

@@ -129,6 +129,7 @@ struct MoeSpec {
 struct EvalSpec {
   int64_t interval = 0;             // score the held-out rows every N steps (and at the end); 0 = never
   int64_t rows = 32;                // held-out rows scored each time (at most those held out)
+  bool keep_best = false;           // also keep the checkpoint with the lowest eval_loss (checkpoints/best)
 };
 
 struct CheckpointSpec {

@@ -67,7 +67,10 @@ std::string ModelFingerprint(const Recipe& r) {
   return Sha256Hex(text);
 }
 
-absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps) {
+namespace {
+
+// This rank's slices of the model, optimizer and generator, and the manifest's facts.
+std::vector<SavedSlice> SlicesToSave(TrainState& s) {
   const TpGroup tp = s.grid->TensorGroup();
   const auto split_dims = TpSplitDims(*s.model);
   std::vector<SavedSlice> mine;
@@ -88,7 +91,10 @@ absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped
   }
   const torch::Tensor rng = CpuGenerator().get_state();
   mine.push_back({absl::StrCat("rng/rank-", s.world->rank()), rng, rng.sizes().vec(), -1, 0});
+  return mine;
+}
 
+CheckpointInfo InfoOf(const TrainState& s, int64_t step, int64_t skipped_steps) {
   CheckpointInfo info;
   info.step = step;
   info.tokens = step * TokensPerStep(s.recipe.train);
@@ -96,11 +102,24 @@ absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped
   info.layout = LayoutOf(s);
   info.model_fingerprint = ModelFingerprint(s.recipe);
   info.recipe = s.recipe.path;
+  return info;
+}
+
+}  // namespace
+
+absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps) {
+  const std::vector<SavedSlice> mine = SlicesToSave(s);
+  const CheckpointInfo info = InfoOf(s, step, skipped_steps);
   if (!s.recipe.checkpoint.async) {
     return SaveCheckpoint(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
   }
   if (!s.async_checkpoint) s.async_checkpoint = std::make_unique<AsyncCheckpointWriter>();
   return s.async_checkpoint->Start(CheckpointRoot(s.recipe), info, mine, *s.world, s.recipe.checkpoint.keep);
+}
+
+absl::Status SaveBestCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps) {
+  return SaveCheckpoint(CheckpointRoot(s.recipe) + "/best", InfoOf(s, step, skipped_steps), SlicesToSave(s), *s.world,
+                        /*keep=*/1);
 }
 
 absl::Status FinishCheckpoint(TrainState& s) {

@@ -22,6 +22,10 @@ std::string ModelFingerprint(const Recipe& recipe);
 // With checkpoint.async it copies the state and returns; the previous pending save commits first.
 absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);
 
+// eval.keep_best: the state as a complete checkpoint under output_dir/checkpoints/best (only the newest
+// kept), loadable like any other checkpoint folder.
+absl::Status SaveBestCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);
+
 // With checkpoint.async the save above only starts; this commits it (collective; OK when none is pending).
 absl::Status FinishCheckpoint(TrainState& s);
 

@@ -42,6 +42,7 @@ struct TrainState {
   int64_t total_steps = 0;
   int64_t start_step = 0;      // steps already done (resumed from a checkpoint)
   int64_t skipped_before = 0;  // non-finite steps skipped before the resumed checkpoint
+  double best_eval_loss = 1e300;  // eval.keep_best: the lowest eval_loss saved so far (this run)
   bool poison_loss = false;  // test hook (ZEN_TEST_FAULT=...:nan): the loss becomes NaN
 };
 

@@ -179,6 +179,10 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
     std::optional<Score> held_out;
     if (r.eval.interval > 0 && ((step + 1) % r.eval.interval == 0 || step + 1 == s.total_steps)) {
       held_out = HeldOutScore(s);
+      if (r.eval.keep_best && held_out->MeanLoss() < s.best_eval_loss) {
+        s.best_eval_loss = held_out->MeanLoss();
+        ZEN_RETURN_IF_ERROR(SaveBestCheckpoint(s, step + 1, result.skipped_steps));
+      }
     }
     if (writer) {
       const double tokens_per_s = tokens_per_step / seconds;

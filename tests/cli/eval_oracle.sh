@@ -3,7 +3,7 @@
 # scored by zen from model.checkpoint in one process and under mpirun with tp=2 (dense) and ep=2 (MoE):
 # each sequence's mean next-token loss equals transformers' (relative 1e-4), and so does the summary.
 # Then training with data.eval_fraction and eval.interval writes eval_loss to metrics.jsonl, and bad
-# input exits 2 naming the line.
+# input exits 2 naming the line; eval.keep_best keeps the checkpoint of the lowest eval_loss.
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
@@ -72,7 +72,8 @@ PY
 tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
       model.ffn=128 model.vocab=512 train.max_steps=4 train.seq_len=64 train.global_batch_size=4
       train.micro_batch_size=2 train.threads=1 data.eval_fraction=0.05 eval.interval=2 eval.rows=8)
-"$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" output_dir="$work/val-1" >"$work/val-1.log" 2>&1
+"$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" eval.keep_best=true output_dir="$work/val-1" \
+  >"$work/val-1.log" 2>&1
 "${mpi[@]}" -np 2 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" parallel.tensor=2 output_dir="$work/val-tp2" \
   >"$work/val-tp2.log" 2>&1
 "$python" - "$work" <<'PY'
@@ -84,6 +85,10 @@ print("eval_loss by step: one process %s, tp=2 %s" % (evals["val-1"], evals["val
 assert [s for s, _ in evals["val-1"]] == [2, 4], evals
 for (s, a), (_, b) in zip(evals["val-1"], evals["val-tp2"]):
     assert abs(a - b) <= 1e-5 * a, (s, a, b)
+best_step = min(evals["val-1"], key=lambda e: e[1])[0]
+kept = open(os.path.join(work, "val-1", "checkpoints", "best", "latest")).read().strip()
+assert kept == "step-%08d" % best_step, (kept, best_step)
+print("eval.keep_best kept %s (lowest eval_loss at step %d)" % (kept, best_step))
 for r in rows["val-1"]:
     if "eval_loss" in r:
         assert abs(r["eval_ppl"] - math.exp(r["eval_loss"])) < 1e-6 * r["eval_ppl"] and r["eval_tokens"] > 0, r
