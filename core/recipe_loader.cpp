@@ -74,7 +74,16 @@ absl::StatusOr<ConfigTree> ModelTreeFromHfConfig(const std::string& path) {
       j["rope_parameters"].contains("rope_theta")) {
     tree.Set("model.rope_theta", YAML::Node(j["rope_parameters"]["rope_theta"].get<double>()), path);
   }
-  if (j.value("use_sliding_window", false)) copy("sliding_window", "model.sliding_window");
+  if (j.value("use_sliding_window", false)) {
+    // transformers windows the layers its layer_types marks (from max_window_layers on); none = no window.
+    YAML::Node sliding(YAML::NodeType::Sequence);
+    const nlohmann::json types = j.value("layer_types", nlohmann::json::array());
+    for (size_t l = 0; l < types.size(); ++l) {
+      if (types[l] == "sliding_attention") sliding.push_back(static_cast<int64_t>(l));
+    }
+    if (types.empty() || sliding.size() > 0) copy("sliding_window", "model.sliding_window");
+    if (sliding.size() > 0) tree.Set("model.sliding_layers", sliding, path);
+  }
   // A config without tie_word_embeddings means transformers' default for Qwen3: untied.
   if (!j.contains("tie_word_embeddings")) tree.Set("model.tie_embeddings", YAML::Node(false), path);
   return tree;
