@@ -105,6 +105,26 @@ torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch
   return stage_.has_head ? norm_(x) : x;
 }
 
+torch::Tensor Qwen3Impl::forward_cached(const torch::Tensor& tokens, KvCache& cache) {
+  TORCH_CHECK(stage_.has_embedding && stage_.has_head, "cached generation runs the whole model in one stage");
+  TORCH_CHECK(tokens.dim() == 2, "want tokens (B, T), got ", tokens.sizes());
+  const int64_t b = tokens.size(0), t = tokens.size(1), end = cache.length + t;
+  const auto device = tokens.device();
+  auto positions = torch::arange(cache.length, end, torch::TensorOptions().dtype(torch::kLong).device(device));
+  torch::Tensor x = embed_tokens_(tokens);  // (B, T, C)
+  const Rope rope = MakeRope(positions.unsqueeze(0).expand({b, t}), spec_.HeadDim(), spec_.rope_theta, x.scalar_type());
+  // (T, end) masks; undefined = causal, which the attention takes for a first call or a single token.
+  const torch::Tensor full = cache.length > 0 && t > 1 ? CausalMask(t, end, 0, device) : torch::Tensor();
+  torch::Tensor window;
+  cache.layers.resize(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (sliding_[i] && !window.defined()) window = CausalMask(t, end, spec_.sliding_window, device);
+    x = layers_[i](x, rope, sliding_[i] ? window : full, &cache.layers[i]);
+  }
+  cache.length = end;
+  return logits(norm_(x));
+}
+
 torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {
   TORCH_CHECK(stage_.has_head, "only the last pipeline stage has the output head");
   return lm_head_ ? lm_head_(hidden) : embed_tokens_->Unembed(hidden);  // (B, T, V/tp)

@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "core/recipe.h"          // defines: ModelSpec
 #include "models/moe.h"           // defines: MoeStats, EpGroup
-#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm
+#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerKv
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/tp_group.h"    // defines: TpGroup
 
@@ -31,6 +31,13 @@ struct StageRange {
 
 // OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
 absl::Status CheckSupported(const ModelSpec& spec);
+
+// What a generation has computed so far: every held layer's keys and values for positions
+// [0, length). Grown by Qwen3Impl::forward_cached; one cache per batch of sequences being continued.
+struct KvCache {
+  std::vector<LayerKv> layers;  // one per layer this stage holds
+  int64_t length = 0;           // positions cached
+};
 
 class Qwen3Impl : public torch::nn::Module {
  public:
@@ -52,6 +59,11 @@ class Qwen3Impl : public torch::nn::Module {
   // For a stage without the embedding: hidden (B, T, C) from the previous stage -> (B, T, C).
   torch::Tensor forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                const torch::Tensor& segments = {});
+  // Generation (a whole model, under NoGradGuard): tokens (B, T) at positions [cache.length,
+  // cache.length + T), attending to the cached positions and to each other causally -> logits
+  // (B, T, V/tp); their keys and values join the cache. The same numbers as forward over the whole
+  // prefix, without recomputing it: prefill the prompt once, then one token per call.
+  torch::Tensor forward_cached(const torch::Tensor& tokens, KvCache& cache);
   // hidden (B, T, C) -> logits (B, T, V/tp) over this rank's vocab slice. Last stage only.
   torch::Tensor logits(const torch::Tensor& hidden);
   // fp32 scalar: the SUM of next-token cross entropies over labels (B, T) != kIgnoreLabel.

@@ -39,10 +39,16 @@ torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope) {
   return x * rope.cos + RotateHalf(x) * rope.sin;
 }
 
+torch::Tensor CausalMask(int64_t queries, int64_t keys, int64_t window, const torch::Device& device) {
+  const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
+  auto query = torch::arange(keys - queries, keys, options).unsqueeze(1);  // (Tq, 1) positions
+  auto key = torch::arange(keys, options).unsqueeze(0);                    // (1, Tk)
+  auto mask = key.le(query);
+  return window > 0 ? mask.logical_and(key.gt(query - window)) : mask;
+}
+
 torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device) {
-  auto i = torch::arange(seq_len, torch::TensorOptions().dtype(torch::kLong).device(device));
-  auto query = i.unsqueeze(1), key = i.unsqueeze(0);  // (T, 1), (1, T)
-  return key.le(query).logical_and(key.gt(query - window));
+  return CausalMask(seq_len, seq_len, window, device);
 }
 
 torch::Tensor BlockCausalMask(const torch::Tensor& segments) {
@@ -65,8 +71,8 @@ Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
   k_norm = register_module("k_norm", RmsNorm(hd, spec.norm_eps));
 }
 
-torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& rope,
-                                          const torch::Tensor& mask) {
+torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                                          LayerKv* cache) {
   const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
   // Norm each head's vector (over head_dim) before RoPE, as Qwen3 does.
   auto q = q_norm(q_proj(x).view({b, t, local_heads_, hd})).transpose(1, 2);     // (B, H, T, hd)
@@ -74,10 +80,21 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& ro
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
   q = ApplyRope(q, rope);
   k = ApplyRope(k, rope);
-  // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd).
+  if (cache != nullptr) {
+    if (cache->k.defined()) {
+      k = torch::cat({cache->k, k}, 2);  // (B, KV, S + T, hd)
+      v = torch::cat({cache->v, v}, 2);
+    }
+    cache->k = k;
+    cache->v = v;
+    TORCH_CHECK(mask.defined() || t == 1 || t == k.size(2), "attention over a KV cache needs a mask for ", t,
+                " new positions after ", k.size(2) - t, " cached ones");
+  }
+  // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd). One new query sees every cached key.
   const bool gqa = local_heads_ != local_kv_heads_;
-  auto y = mask.defined() ? torch::scaled_dot_product_attention(q, k, v, mask, 0.0, false, std::nullopt, gqa)
-                          : torch::scaled_dot_product_attention(q, k, v, {}, 0.0, true, std::nullopt, gqa);
+  const bool causal = !mask.defined() && t > 1;
+  auto y = torch::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
+                                               0.0, causal, std::nullopt, gqa);
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 

@@ -37,6 +37,12 @@ Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, to
 // x: (B, H, T, head_dim) rotated by rotate-half RoPE.
 torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope);
 
+// Causal mask of `queries` queries against `keys` keys, the queries being the last positions (as when
+// new tokens attend to a KV cache): query i, at position keys - queries + i, sees key j when j <= its
+// position and, with window > 0, position - window < j (HF Qwen3's sliding window).
+// Returns (queries, keys) bool, true = attend.
+torch::Tensor CausalMask(int64_t queries, int64_t keys, int64_t window, const torch::Device& device);
+
 // Sliding-window causal mask as HF Qwen3 builds it: query i sees key j when i - window < j <= i.
 // Returns (T, T) bool, true = attend.
 torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device);
@@ -45,11 +51,20 @@ torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::De
 // segments: (B, T) int64 -> (B, 1, T, T) bool, true = attend (broadcasts over heads).
 torch::Tensor BlockCausalMask(const torch::Tensor& segments);
 
+// The keys (after RoPE) and values one attention layer has computed so far in a generation.
+struct LayerKv {
+  torch::Tensor k, v;  // (B, KV/tp, S, head_dim); undefined until the first cached call
+};
+
 class Qwen3AttentionImpl : public torch::nn::Module {
  public:
   Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp);
   // x: (B, T, C) -> (B, T, C). mask: undefined = causal, else (T, T) or (B, 1, T, T) bool (true = attend).
-  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
+  // With `cache`, x holds the T positions after the S cached ones: its keys and values are appended to
+  // the cache and attended to with it; mask is then (T, S + T), or undefined = causal over the new
+  // positions (allowed when S = 0 or T = 1).
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                        LayerKv* cache = nullptr);
 
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   RowParallelLinear o_proj{nullptr};

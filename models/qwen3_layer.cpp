@@ -16,8 +16,9 @@ Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t laye
   post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
 }
 
-torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask) {
-  auto h = x + self_attn(input_layernorm(x), rope, mask);
+torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                                             LayerKv* cache) {
+  auto h = x + self_attn(input_layernorm(x), rope, mask, cache);
   auto normed = post_attention_layernorm(h);
   return h + (moe ? moe(normed) : mlp(normed));
 }

@@ -19,8 +19,9 @@ class Qwen3DecoderLayerImpl : public torch::nn::Module {
   // `layer`: the global layer index (decides dense or MoE). `stats` collects the MoE layers' routing.
   Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const TpGroup& tp, const MoeSpec& moe = {},
                         const EpGroup& ep = {}, std::shared_ptr<MoeStats> stats = nullptr);
-  // x: (B, T, C) -> (B, T, C).
-  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask);
+  // x: (B, T, C) -> (B, T, C). `cache`: the attention's keys and values so far (Qwen3Attention::forward).
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                        LayerKv* cache = nullptr);
 
   Qwen3Attention self_attn{nullptr};
   Qwen3Mlp mlp{nullptr};     // dense layers
