@@ -48,6 +48,15 @@ absl::StatusOr<std::vector<ChatTurn>> ChatTurnsFromJson(const nlohmann::json& re
   return turns;
 }
 
+std::string ChatPrompt(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns) {
+  std::string text;
+  for (const ChatTurn& turn : turns) {
+    absl::StrAppend(&text, "<|im_start|>", tokenizer.Normalize(turn.role), "\n", tokenizer.Normalize(turn.content),
+                    "<|im_end|>\n");
+  }
+  return text + "<|im_start|>assistant\n";
+}
+
 TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask) {
   const std::vector<bool> trained = TrainedTurns(turns, mask);
   // Contents are normalized first, so token starts (offsets into the normalized text) index `text`.

@@ -29,6 +29,10 @@ struct ChatTurn {
 // {"messages": [{"role": "...", "content": "..."}, ...]}; the error names the offending field.
 absl::StatusOr<std::vector<ChatTurn>> ChatTurnsFromJson(const nlohmann::json& record);
 
+// The text a model continues to answer `turns`: each turn as above, then "<|im_start|>assistant\n"
+// (Qwen3's template with add_generation_prompt).
+std::string ChatPrompt(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns);
+
 // Renders the turns and tokenizes them as one text (so tokens merge across turn boundaries exactly as
 // they would for the whole rendered conversation). A token is trained when it starts inside a trained
 // turn's content or <|im_end|>. The tokenizer must know <|im_start|> and <|im_end|>.
