@@ -17,6 +17,7 @@ int ValidateCommand(const Args& args);
 int EvalCommand(const Args& args);      // cli/eval_command.cpp: `zen eval RECIPE --input FILE`
 int TokenizeCommand(const Args& args);  // cli/tokenize_command.cpp
 int DataCommand(const Args& args);      // cli/data_command.cpp: `zen data prepare ...`
+int GenerateCommand(const Args& args);  // cli/generate_command.cpp: `zen generate RECIPE --prompt TEXT | --input FILE`
 int ExportCommand(const Args& args);    // cli/export_command.cpp: `zen export RECIPE --format hf|peft --out DIR`
 
 // Splits `RECIPE [OVERRIDE...] [--flag [value]...]`: the first positional is the recipe, the rest are

@@ -22,6 +22,9 @@ const char kUsage[] =
     "  export RECIPE [key=value ...] --format hf|peft --out DIR\n"
     "                                                 the latest checkpoint as a Hugging Face folder (LoRA\n"
     "                                                 merged) or a PEFT adapter\n"
+    "  generate RECIPE [key=value ...] --prompt TEXT | --input FILE [--chat] [--max-new-tokens N]\n"
+    "       [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+    "                                                 continue prompts with the recipe's model (one process)\n"
     "Recipes live in configs/recipes/; see README.md.\n";
 
 }  // namespace
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
       {"eval", zen::EvalCommand},
       {"tokenize", zen::TokenizeCommand},
       {"data", zen::DataCommand},
+      {"generate", zen::GenerateCommand},
       {"export", zen::ExportCommand},
   };
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {

@@ -1,0 +1,38 @@
+#include "trainer/recipe_model.h"
+
+#include "checkpoints/checkpoint.h"     // defines: LatestCheckpoint, CheckpointReader
+#include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights
+#include "checkpoints/hf_export.h"      // defines: LoadCheckpointModel
+#include "core/status.h"
+#include "trainer/checkpointing.h"      // defines: ModelFingerprint
+
+namespace zen {
+
+absl::StatusOr<RecipeModel> LoadRecipeModel(const Recipe& recipe) {
+  ZEN_RETURN_IF_ERROR(CheckSupported(recipe.model));
+  RecipeModel loaded;
+  const absl::StatusOr<std::string> latest = LatestCheckpoint(recipe.output_dir + "/checkpoints");
+  if (latest.ok()) {
+    ZEN_ASSIGN_OR_RETURN(CheckpointReader reader, CheckpointReader::Open(*latest));
+    if (reader.manifest().model_fingerprint != ModelFingerprint(recipe)) {
+      return BadInput(absl::StrCat(reader.dir(), ": this checkpoint is of another model or LoRA setup (saved by ",
+                                   reader.manifest().recipe, "); use the recipe and overrides that trained it"));
+    }
+    ZEN_ASSIGN_OR_RETURN(loaded.model, LoadCheckpointModel(recipe, reader));
+    loaded.source = absl::StrCat(reader.dir(), " (step ", reader.manifest().step, ")");
+  } else if (!absl::IsNotFound(latest.status())) {
+    return latest.status();
+  } else if (!recipe.model.checkpoint.empty()) {
+    // A Hugging Face folder holds no adapters: attaching fresh ones (B = 0) would change nothing.
+    loaded.model = Qwen3(recipe.model, TpGroup{}, StageRange::Whole(recipe.model), recipe.moe);
+    ZEN_RETURN_IF_ERROR(LoadHfWeights(recipe.model.checkpoint, *loaded.model, TpGroup{}));
+    loaded.source = recipe.model.checkpoint;
+  } else {
+    return BadInput(absl::StrCat("model.checkpoint: unset, and output_dir (", recipe.output_dir,
+                                 ") holds no checkpoint: name a Hugging Face folder or train first"));
+  }
+  loaded.model->eval();
+  return loaded;
+}
+
+}  // namespace zen
