@@ -7,38 +7,20 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <map>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "bench/bench_args.h"     // defines: ParseIntArgs
 #include "models/init.h"
 #include "models/moe.h"
 #include "parallel/communicator.h"
 
-namespace {
-
-std::map<std::string, int64_t> ParseArgs(int argc, char** argv) {
-  std::map<std::string, int64_t> a = {{"tokens", 4096}, {"hidden", 512}, {"experts", 8}, {"top-k", 2},
-                                      {"expert-ffn", 1024}, {"iters", 10}, {"threads", 1}};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = std::string(argv[i]).substr(2);
-    if (std::strncmp(argv[i], "--", 2) != 0 || !a.count(key)) {
-      std::fprintf(stderr, "moe_layer_bench: unknown argument %s\n", argv[i]);
-      std::exit(2);
-    }
-    a[key] = std::atoll(argv[i + 1]);
-  }
-  return a;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  auto a = ParseArgs(argc, argv);
+  auto a = zen::bench::ParseIntArgs(argc, argv, "moe_layer_bench",
+                                    {{"tokens", 4096}, {"hidden", 512}, {"experts", 8}, {"top-k", 2},
+                                     {"expert-ffn", 1024}, {"iters", 10}, {"threads", 1}});
   torch::set_num_threads(static_cast<int>(a["threads"]));
   std::unique_ptr<zen::Communicator> world = zen::MpiWorld(/*timeout_s=*/300);
   zen::ModelSpec spec;
