@@ -18,7 +18,7 @@ zen=$1 src=$2 python=$3
 cd "$src"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 work=$(mktemp -d)
-trap 'umount "$work/small-disk" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount "$work/small-disk" 2>/dev/null || true; rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
 tiny=(data.source=demo model.layers=4 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
       model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=6 train.seq_len=64
