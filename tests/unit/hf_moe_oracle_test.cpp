@@ -2,14 +2,12 @@
 // softmax, renormalised top-2 of 4 experts, every layer or every second layer MoE), saved in the Hub's
 // per-expert layout and loaded into zen, must give the same logits and loss; and transformers'
 // load_balancing_loss_func, which divides by tokens rather than token choices, must be top_k times ours.
-#include <fstream>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "checkpoints/hf_checkpoint.h"
 #include "checkpoints/safetensors.h"
 #include "models/qwen3.h"
+#include "tests/unit/hf_config_spec.h"    // defines: SpecFromHfConfig
 #include "tests/unit/model_test_util.h"
 #include "tests/unit/trainer_test_util.h"  // defines: ScratchDir, RunPython, ReadText
 
@@ -20,26 +18,7 @@ using testing::MaxRelativeError;
 using testing::Positions;
 using testing::ScratchDir;
 using testing::ShiftedLabels;
-
-ModelSpec MoeSpecFromConfig(const std::string& path) {
-  const auto c = nlohmann::json::parse(std::ifstream(path));
-  ModelSpec spec;
-  spec.layers = c["num_hidden_layers"];
-  spec.hidden = c["hidden_size"];
-  spec.heads = c["num_attention_heads"];
-  spec.kv_heads = c["num_key_value_heads"];
-  spec.head_dim = c["head_dim"];
-  spec.ffn = c["intermediate_size"];
-  spec.vocab = c["vocab_size"];
-  spec.norm_eps = c["rms_norm_eps"];
-  spec.rope_theta = c["rope_parameters"]["rope_theta"];
-  spec.tie_embeddings = c["tie_word_embeddings"];
-  spec.experts = c["num_local_experts"];
-  spec.top_k = c["num_experts_per_tok"];
-  spec.expert_ffn = c["moe_intermediate_size"];
-  spec.moe_every = c["decoder_sparse_step"];
-  return spec;
-}
+using testing::SpecFromHfConfig;
 
 class HfMoeOracle : public ::testing::TestWithParam<int> {};
 
@@ -49,7 +28,7 @@ TEST_P(HfMoeOracle, LogitsLossAndLoadBalancingLossMatchTransformers) {
   const std::string script = testing::ReadText(std::string(ZEN_SOURCE_DIR) + "/tests/oracle/make_tiny_qwen3_moe.py");
   const auto made = testing::RunPython(dir.path(), script, {dir.path(), "--sparse-step", std::to_string(sparse_step)});
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  const ModelSpec spec = MoeSpecFromConfig(dir / "model/config.json");
+  const ModelSpec spec = SpecFromHfConfig(dir / "model/config.json");
   MoeSpec moe;
   moe.aux_loss_coef = 1.0;
   torch::manual_seed(0);

@@ -1,17 +1,16 @@
 // The oracle: a tiny random Qwen3ForCausalLM built by Hugging Face transformers (and peft for LoRA),
 // loaded into zen from its safetensors, must give the same logits and loss.
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "checkpoints/hf_checkpoint.h"
 #include "checkpoints/safetensors.h"
 #include "core/status.h"
 #include "models/lora.h"
 #include "models/qwen3.h"
+#include "tests/unit/hf_config_spec.h"    // defines: SpecFromHfConfig
 #include "tests/unit/model_test_util.h"
 #include "tests/unit/trainer_test_util.h"  // defines: ScratchDir, RunPython, ReadText
 
@@ -22,33 +21,9 @@ using testing::MaxRelativeError;
 using testing::Positions;
 using testing::ScratchDir;
 using testing::ShiftedLabels;
+using testing::SpecFromHfConfig;
 
 constexpr double kTolerance = 1e-4;
-
-// The ModelSpec a transformers Qwen3 config.json describes (core/ has the real reader; this one
-// keeps the oracle independent of it).
-ModelSpec SpecFromConfig(const std::string& path) {
-  const auto c = nlohmann::json::parse(std::ifstream(path));
-  ModelSpec spec;
-  spec.layers = c["num_hidden_layers"];
-  spec.hidden = c["hidden_size"];
-  spec.heads = c["num_attention_heads"];
-  spec.kv_heads = c["num_key_value_heads"];
-  spec.head_dim = c["head_dim"];
-  spec.ffn = c["intermediate_size"];
-  spec.vocab = c["vocab_size"];
-  spec.max_position = c["max_position_embeddings"];
-  spec.norm_eps = c["rms_norm_eps"];
-  spec.rope_theta = c.contains("rope_parameters") ? c["rope_parameters"]["rope_theta"] : c["rope_theta"];
-  spec.tie_embeddings = c.value("tie_word_embeddings", true);
-  if (c.value("use_sliding_window", false) && c["sliding_window"].is_number()) {
-    spec.sliding_window = c["sliding_window"];
-    for (size_t l = 0; l < c["layer_types"].size(); ++l) {
-      if (c["layer_types"][l] == "sliding_attention") spec.sliding_layers.push_back(static_cast<int64_t>(l));
-    }
-  }
-  return spec;
-}
 
 // Runs tests/oracle/make_tiny_qwen3.py into `dir`; the test fails (with the script's output) if it does.
 void MakeTinyQwen3(const ScratchDir& dir, std::vector<std::string> args) {
@@ -88,7 +63,7 @@ class HfOracle : public ::testing::TestWithParam<OracleCase> {};
 TEST_P(HfOracle, LogitsAndLossMatchTransformers) {
   ScratchDir dir("hf_oracle_" + GetParam().name);
   ASSERT_NO_FATAL_FAILURE(MakeTinyQwen3(dir, GetParam().args));
-  const ModelSpec spec = SpecFromConfig(dir / "model/config.json");
+  const ModelSpec spec = SpecFromHfConfig(dir / "model/config.json");
   torch::manual_seed(0);
   Qwen3 model(spec);
   const absl::Status loaded = LoadHfWeights(dir / "model", *model, TpGroup{});
@@ -138,7 +113,7 @@ TEST(HfOracle, LoraAdapterLogitsMatchPeftBeforeAndAfterMerging) {
   ASSERT_NO_FATAL_FAILURE(
       MakeTinyQwen3(dir, {"--kv-heads", "2", "--tie", "0", "--lora-rank", "4", "--lora-alpha", "8",
                           "--lora-targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"}));
-  const ModelSpec spec = SpecFromConfig(dir / "model/config.json");
+  const ModelSpec spec = SpecFromHfConfig(dir / "model/config.json");
   torch::manual_seed(0);
   Qwen3 model(spec);
   ASSERT_TRUE(LoadHfWeights(dir / "model", *model, TpGroup{}).ok());
