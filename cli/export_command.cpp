@@ -3,7 +3,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/recipe_loader.h"
-#include "trainer/checkpointing.h"   // defines: ModelFingerprint
+#include "trainer/checkpointing.h"   // defines: CheckSameModel
 
 namespace zen {
 namespace {
@@ -30,10 +30,7 @@ absl::Status Export(const RecipeArgs& args) {
   }
   ZEN_RETURN_IF_ERROR(latest.status());
   ZEN_ASSIGN_OR_RETURN(CheckpointReader reader, CheckpointReader::Open(*latest));
-  if (reader.manifest().model_fingerprint != ModelFingerprint(recipe)) {
-    return BadInput(absl::StrCat(reader.dir(), ": this checkpoint is of another model or LoRA setup (saved by ",
-                                 reader.manifest().recipe, "); export with the recipe and overrides that trained it"));
-  }
+  ZEN_RETURN_IF_ERROR(CheckSameModel(reader, recipe, "export with the recipe and overrides that trained it"));
   ZEN_RETURN_IF_ERROR(ExportCheckpoint(recipe, reader, format, out));
   Log0(absl::StrCat("zen export: ", format_name, " of ", reader.dir(), " (step ", reader.manifest().step,
                     ") written to ", out));

@@ -126,12 +126,16 @@ absl::Status FinishCheckpoint(TrainState& s) {
   return s.async_checkpoint ? s.async_checkpoint->Finish() : absl::OkStatus();
 }
 
+absl::Status CheckSameModel(const CheckpointReader& reader, const Recipe& recipe, const std::string& advice) {
+  const CheckpointManifest& m = reader.manifest();
+  if (m.model_fingerprint == ModelFingerprint(recipe)) return absl::OkStatus();
+  return BadInput(absl::StrCat(reader.dir(), "/", kManifestName, ": this checkpoint is of another model or LoRA "
+                               "setup (saved by ", m.recipe, "); ", advice));
+}
+
 absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
   const CheckpointManifest& m = reader.manifest();
-  if (m.model_fingerprint != ModelFingerprint(s.recipe)) {
-    return BadInput(absl::StrCat(reader.dir(), "/", kManifestName, ": this checkpoint is of another model or LoRA "
-                                 "setup (saved by ", m.recipe, "); use another output_dir or train.resume=false"));
-  }
+  ZEN_RETURN_IF_ERROR(CheckSameModel(reader, s.recipe, "use another output_dir or train.resume=false"));
   const TpGroup tp = s.grid->TensorGroup();
   const auto split_dims = TpSplitDims(*s.model);
   torch::NoGradGuard no_grad;

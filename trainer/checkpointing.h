@@ -18,6 +18,10 @@ namespace zen {
 // sha256 over the model's shapes and the LoRA settings: a checkpoint of another model is refused.
 std::string ModelFingerprint(const Recipe& recipe);
 
+// BadInput naming the manifest unless `reader`'s checkpoint is of `recipe`'s model and LoRA setup;
+// `advice` ends the message (what to do instead).
+absl::Status CheckSameModel(const CheckpointReader& reader, const Recipe& recipe, const std::string& advice);
+
 // Collective: saves step `step` (steps done) under output_dir/checkpoints, keeping checkpoint.keep.
 // With checkpoint.async it copies the state and returns; the previous pending save commits first.
 absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);

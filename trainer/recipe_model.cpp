@@ -4,7 +4,7 @@
 #include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights
 #include "checkpoints/hf_export.h"      // defines: LoadCheckpointModel
 #include "core/status.h"
-#include "trainer/checkpointing.h"      // defines: ModelFingerprint
+#include "trainer/checkpointing.h"      // defines: CheckSameModel
 
 namespace zen {
 
@@ -14,10 +14,7 @@ absl::StatusOr<RecipeModel> LoadRecipeModel(const Recipe& recipe) {
   const absl::StatusOr<std::string> latest = LatestCheckpoint(recipe.output_dir + "/checkpoints");
   if (latest.ok()) {
     ZEN_ASSIGN_OR_RETURN(CheckpointReader reader, CheckpointReader::Open(*latest));
-    if (reader.manifest().model_fingerprint != ModelFingerprint(recipe)) {
-      return BadInput(absl::StrCat(reader.dir(), ": this checkpoint is of another model or LoRA setup (saved by ",
-                                   reader.manifest().recipe, "); use the recipe and overrides that trained it"));
-    }
+    ZEN_RETURN_IF_ERROR(CheckSameModel(reader, recipe, "use the recipe and overrides that trained it"));
     ZEN_ASSIGN_OR_RETURN(loaded.model, LoadCheckpointModel(recipe, reader));
     loaded.source = absl::StrCat(reader.dir(), " (step ", reader.manifest().step, ")");
   } else if (!absl::IsNotFound(latest.status())) {
