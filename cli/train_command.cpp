@@ -4,6 +4,7 @@
 #include "parallel/communicator.h"
 #include "parallel/grid.h"
 #include "parallel/world.h"
+#include "trainer/preemption.h"
 #include "trainer/trainer.h"
 
 namespace zen {
@@ -26,6 +27,12 @@ int TrainCommand(const Args& args) {
     const int code = IsBadInput(result.status()) ? 2 : 1;
     if (world.size > 1) AbortJob(code);
     return code;
+  }
+  if (result->preempted_by != 0) {
+    Log0(absl::StrCat("zen train: preempted at step ", result->steps, " (", SignalName(result->preempted_by),
+                      "): checkpoint saved, exiting with ", kExitPreempted, "; the same command line resumes"));
+    FinalizeMpi();
+    return kExitPreempted;
   }
   Log0(absl::StrCat("zen train: done, ", result->steps, " steps, final loss ", result->final_loss,
                     result->skipped_steps > 0 ? absl::StrCat(", ", result->skipped_steps, " skipped") : ""));

@@ -20,6 +20,7 @@
 #include "trainer/memory_meter.h"
 #include "trainer/metrics.h"
 #include "trainer/model_stage.h"
+#include "trainer/preemption.h"
 #include "trainer/progress.h"
 #include "trainer/rank_setup.h"
 #include "trainer/run_files.h"
@@ -213,8 +214,14 @@ absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
       progress.Update(step + 1, s.total_steps, out.loss, lr, tokens_per_s);
     }
     const bool last = step + 1 == s.total_steps;
-    if (last || (r.checkpoint.interval > 0 && (step + 1) % r.checkpoint.interval == 0)) {
+    // Every rank learns here whether any was signalled, so all stop after the same step.
+    const int preempted_by = last ? 0 : AgreedPreemptionSignal(*s.world, s.device);
+    if (last || preempted_by != 0 || (r.checkpoint.interval > 0 && (step + 1) % r.checkpoint.interval == 0)) {
       ZEN_RETURN_IF_ERROR(SaveTrainingCheckpoint(s, step + 1, result.skipped_steps));
+    }
+    if (preempted_by != 0) {
+      result.preempted_by = preempted_by;
+      break;
     }
   }
   ZEN_RETURN_IF_ERROR(FinishCheckpoint(s));
@@ -234,6 +241,7 @@ absl::StatusOr<TrainResult> Train(const Recipe& recipe) {
   const int64_t threads = IntraOpThreads(recipe.train, world);
   torch::set_num_threads(static_cast<int>(threads));
   MemoryMeter::Install();
+  const PreemptionSignals signals;  // from here on SIGTERM / SIGUSR1 stop the run at the next step, saved
   TrainState state(recipe);
   // Collectives and autograd report failures as torch errors; they stop here and become a status.
   try {
