@@ -36,9 +36,14 @@ int64_t RowElements(const torch::Tensor& x) {
 
 }  // namespace
 
-std::string NcclCommunicator::Version() {
+int NcclCommunicator::VersionCode() {
   int v = 0;
   ncclGetVersion(&v);
+  return v;
+}
+
+std::string NcclCommunicator::Version() {
+  const int v = VersionCode();
   return absl::StrCat(v / 10000, ".", (v / 100) % 100, ".", v % 100);
 }
 

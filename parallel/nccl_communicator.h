@@ -47,8 +47,9 @@ class NcclCommunicator : public Communicator {
   void Barrier() override;
   std::unique_ptr<Communicator> Split(int64_t color, int64_t key, const std::string& name) override;
 
-  // NCCL's version as "2.28.9".
+  // NCCL's version as "2.28.9", and as NCCL's number (22809).
   static std::string Version();
+  static int VersionCode();
 
  private:
   NcclCommunicator(std::unique_ptr<MpiCommunicator> mpi, int device, ncclComm_t comm, cudaStream_t stream);

@@ -2,6 +2,8 @@
 // 2 or 4 ranks. Every rank checks its own result; any failure fails the job.
 #include <mpi.h>
 
+#include <numeric>
+
 #include <gtest/gtest.h>
 
 #include "core/recipe.h"
@@ -126,19 +128,71 @@ TEST(Grid, GroupsHoldTheRanksMegatronOrderPutsThere) {
   EXPECT_EQ((*grid)->coords().dp, w.rank() / 2);
 }
 
-TEST(NcclCommunicator, AllReduceAgreesWithMpi) {
+// NCCL before 2.30 refuses two ranks on one GPU (../shared/GPU.md); the reason, or "" when NCCL can run here.
+std::string WhyNcclCannotRun(int64_t world_size) {
   if (!torch::cuda::is_available()) {
-    GTEST_SKIP() << "no CUDA device here: the NCCL backend (NCCL " << NcclCommunicator::Version()
-                 << ") is compiled and linked but runs only on a GPU machine (bench/gpu/)";
+    return "no CUDA device here: the NCCL backend (NCCL " + NcclCommunicator::Version() +
+           ") is compiled and linked but runs only on a GPU machine (bench/gpu/)";
   }
+  if (world_size > torch::cuda::device_count() && NcclCommunicator::VersionCode() < 23000) {
+    return std::to_string(world_size) + " ranks share " + std::to_string(torch::cuda::device_count()) +
+           " GPU(s) and NCCL " + NcclCommunicator::Version() + " (< 2.30) refuses two ranks on one GPU";
+  }
+  return "";
+}
+
+// Every collective of the NCCL backend on CUDA tensors gives what the MPI backend gives on the same
+// (CPU) inputs: sums, max, gathers, reduce-scatter, uneven all-to-all, broadcast and a ring exchange.
+TEST(NcclCommunicator, EveryCollectiveAgreesWithMpiOnTheSameInputs) {
   Communicator& w = World();
-  auto mpi = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, "nccl-world", 60);
-  auto nccl = NcclCommunicator::Create(std::move(mpi), 0);
-  torch::Tensor cpu = torch::randn({1000}, torch::TensorOptions().dtype(torch::kFloat)) + w.rank();
-  torch::Tensor gpu = cpu.to(torch::kCUDA);
-  w.AllReduceSum(cpu);
-  nccl->AllReduceSum(gpu);
-  EXPECT_TRUE(torch::allclose(gpu.cpu(), cpu, 1e-5, 1e-5));
+  const std::string why = WhyNcclCannotRun(w.size());
+  if (!why.empty()) GTEST_SKIP() << why;
+  const int device = static_cast<int>(w.rank() % torch::cuda::device_count());
+  auto nccl = NcclCommunicator::Create(std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, "nccl-world", 60), device);
+  const torch::Device gpu(torch::kCUDA, device);
+  const int64_t n = w.size(), r = w.rank();
+  torch::manual_seed(1234 + r);
+  auto same = [&](const torch::Tensor& on_gpu, const torch::Tensor& on_cpu, const char* what) {
+    EXPECT_TRUE(torch::allclose(on_gpu.cpu(), on_cpu, 1e-5, 1e-5)) << what;
+  };
+
+  torch::Tensor sum_cpu = torch::randn({1000}), sum_gpu = sum_cpu.to(gpu);
+  w.AllReduceSum(sum_cpu);
+  nccl->AllReduceSum(sum_gpu);
+  same(sum_gpu, sum_cpu, "AllReduceSum fp32");
+
+  torch::Tensor bf_cpu = torch::randn({256}).to(torch::kBFloat16), bf_gpu = bf_cpu.to(gpu);
+  w.AllReduceSum(bf_cpu);
+  nccl->AllReduceSum(bf_gpu);
+  EXPECT_TRUE(torch::allclose(bf_gpu.cpu().to(torch::kFloat), bf_cpu.to(torch::kFloat), 2e-2, 2e-2)) << "bf16 sum";
+
+  torch::Tensor max_cpu = torch::randn({64}, torch::kDouble), max_gpu = max_cpu.to(gpu);
+  w.AllReduceMax(max_cpu);
+  nccl->AllReduceMax(max_gpu);
+  same(max_gpu, max_cpu, "AllReduceMax fp64");
+
+  torch::Tensor mine = torch::randn({3, 5});
+  same(nccl->AllGather(mine.to(gpu)), w.AllGather(mine), "AllGather");
+  torch::Tensor whole = torch::randn({4 * n, 3});
+  same(nccl->ReduceScatter(whole.to(gpu)), w.ReduceScatter(whole), "ReduceScatter");
+
+  // Uneven all-to-all: rank r sends (r + p + 1) rows of width 2 to rank p.
+  std::vector<int64_t> send(n), recv(n);
+  for (int64_t p = 0; p < n; ++p) send[p] = r + p + 1, recv[p] = p + r + 1;
+  torch::Tensor rows = torch::randn({std::accumulate(send.begin(), send.end(), int64_t{0}), 2});
+  same(nccl->AllToAll(rows.to(gpu), send, recv), w.AllToAll(rows, send, recv), "AllToAll");
+
+  torch::Tensor root_cpu = torch::randn({7}), root_gpu = root_cpu.to(gpu);
+  w.Broadcast(root_cpu, n - 1);
+  nccl->Broadcast(root_gpu, n - 1);
+  same(root_gpu, root_cpu, "Broadcast");
+
+  // Ring: send to the next rank, receive from the previous one (the pipeline's paired transfer).
+  torch::Tensor out = torch::randn({2, 9}), in_cpu = torch::empty({2, 9}), in_gpu = torch::empty({2, 9}, gpu);
+  w.SendRecv(out, (r + 1) % n, in_cpu, (r + n - 1) % n);
+  nccl->SendRecv(out.to(gpu), (r + 1) % n, in_gpu, (r + n - 1) % n);
+  same(in_gpu, in_cpu, "SendRecv ring");
+  nccl->Barrier();
 }
 
 }  // namespace
