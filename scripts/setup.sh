@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(build-essential cmake ninja-build ccache pkg-config python3-venv git
   libopenmpi-dev openmpi-bin libyaml-cpp-dev libabsl-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev nlohmann-json3-dev libicu-dev libssl-dev iproute2)
+  libgtest-dev nlohmann-json3-dev libicu-dev libssl-dev libpng-dev libjpeg-dev iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
