@@ -9,6 +9,40 @@
 
 namespace zen {
 
+// Zen-Omni's vision encoder, ViT-L/14's shape (CLIP): a pre-norm transformer over 14x14 patches. Images are
+// resized to image_size, video frames to video_size; merge x merge neighbouring patches become one text-side
+// token. layers = 0: the model has no vision encoder.
+struct VisionSpec {
+  int64_t layers = 0;
+  int64_t hidden = 1024;
+  int64_t heads = 16;
+  int64_t ffn = 4096;
+  int64_t patch = 14;
+  int64_t image_size = 1008;        // the guide's 1024, rounded down to a multiple of patch x merge
+  int64_t video_size = 224;
+  int64_t video_frames = 32;        // most frames of one video
+  int64_t merge = 2;
+  bool frozen = true;               // encoders train only when asked (LoRA and full fine-tuning alike)
+  int64_t ImageTokens() const { return Square(image_size / patch / merge); }
+  int64_t FrameTokens() const { return Square(video_size / patch / merge); }
+  static int64_t Square(int64_t n) { return n * n; }
+};
+
+// Zen-Omni's audio encoder, Whisper-large-v3's encoder shape: 128 log-mel bins of 16 kHz audio in 30-second
+// chunks (3000 frames, hop 160), two convolutions (the second strides 2: 1500 frames), a pre-norm
+// transformer, then pool neighbouring frames into one text-side token. layers = 0: no audio encoder.
+struct AudioSpec {
+  int64_t layers = 0;
+  int64_t hidden = 1280;
+  int64_t heads = 20;
+  int64_t ffn = 5120;
+  int64_t mel_bins = 128;
+  int64_t chunk_frames = 3000;
+  int64_t pool = 2;
+  bool frozen = true;
+  int64_t AudioTokens() const { return chunk_frames / 2 / pool; }
+};
+
 // The architecture (configs/models/*.yaml, or a Hugging Face config.json via `hf_config`).
 struct ModelSpec {
   std::string name;                 // "zen-nano"
@@ -35,6 +69,19 @@ struct ModelSpec {
   int64_t shared_ffn = 0;           // 0 = no shared expert
   int64_t moe_every = 1;            // every n-th layer is MoE (the rest dense)
   double router_temperature = 1.0;
+  // Multimodal (Zen-Omni). Each <image>, <audio> or <video> of a record becomes a run of its placeholder id
+  // (ImageTokens(), AudioTokens(), frames x FrameTokens() long) whose embeddings the projected encoder
+  // features replace; every cross_attn_every-th layer also attends to its row's media features.
+  VisionSpec vision;
+  AudioSpec audio;
+  int64_t cross_attn_every = 0;     // 0 = no cross-modal layers
+  int64_t image_token_id = 151655;  // Qwen's <|image_pad|>
+  int64_t video_token_id = 151656;  // Qwen's <|video_pad|>
+  int64_t audio_token_id = 151646;  // Qwen2.5-Omni's <|AUDIO|>
+  bool IsMultimodal() const { return vision.layers > 0 || audio.layers > 0; }
+  bool IsCrossAttnLayer(int64_t layer) const {
+    return IsMultimodal() && cross_attn_every > 0 && (layer % cross_attn_every) == cross_attn_every - 1;
+  }
   bool IsMoe() const { return experts > 0; }
   int64_t KvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t HeadDim() const { return head_dim > 0 ? head_dim : hidden / heads; }

@@ -33,6 +33,48 @@ class Checker {
   absl::Status status_;
 };
 
+// Zen-Omni's encoders: head counts divide widths, images and frames split into whole merged patches, audio
+// chunks into whole pooled frames after the stride-2 stem.
+void CheckEncoders(const ModelSpec& m, Checker& c) {
+  c.NonNegative(m.vision.layers, "model.vision.layers");
+  c.NonNegative(m.audio.layers, "model.audio.layers");
+  c.NonNegative(m.cross_attn_every, "model.cross_attn_every");
+  if (m.vision.layers > 0) {
+    const VisionSpec& v = m.vision;
+    c.Positive(v.heads, "model.vision.heads");
+    c.Positive(v.ffn, "model.vision.ffn");
+    c.Require(v.hidden > 0 && v.hidden % std::max<int64_t>(v.heads, 1) == 0, "model.vision.hidden",
+              absl::StrCat("must be a positive multiple of model.vision.heads (", v.heads, "), got ", v.hidden));
+    c.Positive(v.patch, "model.vision.patch");
+    c.Positive(v.merge, "model.vision.merge");
+    const int64_t unit = std::max<int64_t>(v.patch, 1) * std::max<int64_t>(v.merge, 1);
+    c.Require(v.image_size > 0 && v.image_size % unit == 0, "model.vision.image_size",
+              absl::StrCat("must be a positive multiple of patch x merge (", unit, "), got ", v.image_size));
+    c.Require(v.video_size > 0 && v.video_size % unit == 0, "model.vision.video_size",
+              absl::StrCat("must be a positive multiple of patch x merge (", unit, "), got ", v.video_size));
+    c.Positive(v.video_frames, "model.vision.video_frames");
+  }
+  if (m.audio.layers > 0) {
+    const AudioSpec& a = m.audio;
+    c.Positive(a.heads, "model.audio.heads");
+    c.Positive(a.ffn, "model.audio.ffn");
+    c.Require(a.hidden > 0 && a.hidden % std::max<int64_t>(a.heads, 1) == 0, "model.audio.hidden",
+              absl::StrCat("must be a positive multiple of model.audio.heads (", a.heads, "), got ", a.hidden));
+    c.Positive(a.mel_bins, "model.audio.mel_bins");
+    c.Positive(a.pool, "model.audio.pool");
+    c.Require(a.chunk_frames > 0 && a.chunk_frames % (2 * std::max<int64_t>(a.pool, 1)) == 0,
+              "model.audio.chunk_frames",
+              absl::StrCat("must be a positive multiple of 2 x pool (", 2 * a.pool, "), got ", a.chunk_frames));
+  }
+  for (auto [id, key] : {std::pair{m.image_token_id, "model.image_token_id"},
+                         std::pair{m.video_token_id, "model.video_token_id"},
+                         std::pair{m.audio_token_id, "model.audio_token_id"}}) {
+    if (m.IsMultimodal()) {
+      c.Require(id >= 0 && id < m.vocab, key, absl::StrCat("must be a token id below model.vocab (", m.vocab, "), got ", id));
+    }
+  }
+}
+
 void CheckModel(const ModelSpec& m, Checker& c) {
   c.Positive(m.layers, "model.layers");
   c.Positive(m.hidden, "model.hidden");
@@ -64,6 +106,7 @@ void CheckModel(const ModelSpec& m, Checker& c) {
     c.Positive(m.moe_every, "model.moe_every");
     c.Positive(m.router_temperature, "model.router_temperature");
   }
+  CheckEncoders(m, c);
 }
 
 void CheckLora(const LoraSpec& l, Checker& c) {
