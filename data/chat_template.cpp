@@ -57,7 +57,37 @@ std::string ChatPrompt(const Tokenizer& tokenizer, const std::vector<ChatTurn>& 
   return text + "<|im_start|>assistant\n";
 }
 
-TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask) {
+namespace {
+
+// The first marker at or after `from`: (position, placeholder index), or (npos, -1).
+std::pair<size_t, int> NextMarker(const std::string& text, size_t from, const std::vector<MediaPlaceholder>& placeholders) {
+  std::pair<size_t, int> next{std::string::npos, -1};
+  for (size_t p = 0; p < placeholders.size(); ++p) {
+    const size_t at = text.find(placeholders[p].marker, from);
+    if (at < next.first) next = {at, static_cast<int>(p)};
+  }
+  return next;
+}
+
+// Appends the tokens of text[begin, end), each trained when it starts inside one of `spans`.
+void EncodePiece(const Tokenizer& tokenizer, const std::string& text, size_t begin, size_t end,
+                 const std::vector<ByteSpan>& spans, TokenizedDocument& doc) {
+  std::vector<size_t> starts;
+  const size_t first = doc.ids.size();
+  tokenizer.EncodeTo(std::string_view(text).substr(begin, end - begin), &doc.ids, &starts);
+  doc.mask.resize(doc.ids.size());
+  size_t span = 0;
+  for (size_t t = 0; t < starts.size(); ++t) {
+    const size_t start = begin + starts[t];
+    while (span < spans.size() && spans[span].end <= start) ++span;
+    doc.mask[first + t] = span < spans.size() && spans[span].begin <= start;
+  }
+}
+
+}  // namespace
+
+TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask,
+                             const std::vector<MediaPlaceholder>& placeholders) {
   const std::vector<bool> trained = TrainedTurns(turns, mask);
   // Contents are normalized first, so token starts (offsets into the normalized text) index `text`.
   std::string text;
@@ -72,14 +102,20 @@ TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatT
     if (trained[i]) spans.push_back(mask == LossMask::kAll ? ByteSpan{header, text.size()} : ByteSpan{content, im_end});
   }
   TokenizedDocument doc;
-  std::vector<size_t> starts;
-  tokenizer.EncodeTo(text, &doc.ids, &starts);
-  doc.mask.resize(doc.ids.size());
-  size_t span = 0;
-  for (size_t t = 0; t < starts.size(); ++t) {
-    while (span < spans.size() && spans[span].end <= starts[t]) ++span;
-    doc.mask[t] = span < spans.size() && spans[span].begin <= starts[t];
+  std::vector<size_t> used(placeholders.size(), 0);  // occurrences of each marker so far
+  size_t begin = 0;
+  for (;;) {
+    const auto [at, p] = NextMarker(text, begin, placeholders);
+    if (p < 0) break;
+    EncodePiece(tokenizer, text, begin, at, spans, doc);
+    const MediaPlaceholder& placeholder = placeholders[p];
+    const int64_t run = used[p] < placeholder.runs.size() ? placeholder.runs[used[p]] : 0;
+    ++used[p];
+    doc.ids.insert(doc.ids.end(), run, placeholder.id);
+    doc.mask.insert(doc.mask.end(), run, 0);
+    begin = at + placeholder.marker.size();
   }
+  EncodePiece(tokenizer, text, begin, text.size(), spans, doc);
   return doc;
 }
 

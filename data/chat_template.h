@@ -33,9 +33,21 @@ absl::StatusOr<std::vector<ChatTurn>> ChatTurnsFromJson(const nlohmann::json& re
 // (Qwen3's template with add_generation_prompt).
 std::string ChatPrompt(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns);
 
+// A marker in the contents (Zen-Omni's "<image>", data/media.h) that becomes a run of one token id: its
+// i-th occurrence in the rendered conversation becomes runs[i] copies of `id`, never trained.
+struct MediaPlaceholder {
+  std::string marker;
+  int32_t id = 0;
+  std::vector<int64_t> runs;
+};
+
 // Renders the turns and tokenizes them as one text (so tokens merge across turn boundaries exactly as
 // they would for the whole rendered conversation). A token is trained when it starts inside a trained
 // turn's content or <|im_end|>. The tokenizer must know <|im_start|> and <|im_end|>.
-TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask);
+// With placeholders, the text between markers is tokenized piece by piece and the runs are spliced in
+// between, so the tokenizer need not know the markers or the placeholder ids (nor can text merge into
+// them); the caller checks that each marker occurs runs.size() times.
+TokenizedDocument EncodeChat(const Tokenizer& tokenizer, const std::vector<ChatTurn>& turns, LossMask mask,
+                             const std::vector<MediaPlaceholder>& placeholders = {});
 
 }  // namespace zen

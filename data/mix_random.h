@@ -49,4 +49,12 @@ class IndexPermutation {
   uint64_t round_keys_[4];
 };
 
+// Row `row` of a run that visits n items per epoch, each epoch in a new order keyed by (seed, epoch):
+// the item it reads. Depends only on (seed, row), so any split of rows over ranks sees the same items.
+inline int64_t EpochShuffledItem(int64_t row, int64_t n, uint64_t seed) {
+  const int64_t epoch = row / n;
+  const IndexPermutation order(static_cast<uint64_t>(n), SplitMix64(seed ^ SplitMix64(epoch)));
+  return static_cast<int64_t>(order(static_cast<uint64_t>(row % n)));
+}
+
 }  // namespace zen

@@ -53,11 +53,7 @@ void PackedRows::FillWindow(int64_t window, int64_t* tokens, int64_t* labels, in
 
 Batch PackedRows::Rows(int64_t first, int64_t count) const {
   std::vector<int64_t> windows;
-  for (int64_t row = first; row < first + count; ++row) {
-    const int64_t epoch = row / windows_;
-    const IndexPermutation order(static_cast<uint64_t>(windows_), SplitMix64(seed_ ^ SplitMix64(epoch)));
-    windows.push_back(static_cast<int64_t>(order(static_cast<uint64_t>(row % windows_))));
-  }
+  for (int64_t row = first; row < first + count; ++row) windows.push_back(EpochShuffledItem(row, windows_, seed_));
   return Assemble(windows);
 }
 

@@ -1,6 +1,7 @@
 #include "data/prepare.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -11,6 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "data/chat_template.h"
 #include "data/document.h"
+#include "data/media.h"
+#include "data/media_files.h"
 #include "data/shard_writer.h"
 #include "data/tokenizer.h"
 #include "data/worker_pool.h"
@@ -21,6 +24,7 @@ namespace {
 enum class Format { kText, kJsonl, kChat };
 
 constexpr size_t kBatchBytes = size_t{16} << 20;  // input per batch: enough work for many threads
+constexpr size_t kMediaBatchRecords = 256;  // records per batch with media: their decoded pixels are held
 
 absl::StatusOr<Format> ParseFormat(const std::string& name) {
   if (name == "text") return Format::kText;
@@ -45,13 +49,14 @@ bool IsBlank(const std::string& s) {
 // Reads the inputs in order, a batch of records at a time.
 class RecordReader {
  public:
-  RecordReader(const std::vector<std::string>& inputs, const std::string& format) : inputs_(inputs), format_(format) {}
+  RecordReader(const std::vector<std::string>& inputs, const std::string& format, size_t max_records)
+      : inputs_(inputs), format_(format), max_records_(max_records) {}
 
   // Fills `batch` with the next records (about kBatchBytes of them); an empty batch means the end.
   absl::Status NextBatch(std::vector<Record>* batch, int64_t* bytes) {
     batch->clear();
     size_t batch_bytes = 0;
-    while (batch_bytes < kBatchBytes) {
+    while (batch_bytes < kBatchBytes && batch->size() < max_records_) {
       if (!in_.is_open()) {
         if (next_input_ == inputs_.size()) break;
         ZEN_RETURN_IF_ERROR(OpenNext());
@@ -108,11 +113,18 @@ class RecordReader {
 
   const std::vector<std::string>& inputs_;
   std::string format_;
+  size_t max_records_;
   size_t next_input_ = 0;
   std::ifstream in_;
   Format format_of_input_ = Format::kText;
   int64_t line_ = 0;
   uint64_t records_ = 0;
+};
+
+// A record as the writer takes it: its tokens and (Zen-Omni) its decoded media.
+struct EncodedRecord {
+  TokenizedDocument doc;
+  RecordMedia media;
 };
 
 // Everything a worker needs to turn a record into a document.
@@ -122,21 +134,37 @@ struct Encoder {
   FimOptions fim;
   int32_t end_of_text;  // appended to text documents; -1 if the tokenizer has none
   bool knows_chat;      // the tokenizer has <|im_start|> and <|im_end|>
+  const std::optional<MediaShape>& media;
+  const std::vector<std::string>& input_dirs;  // each input's folder: media paths are relative to it
 
   // An empty document for a record with no text; an error (without the location) for a bad record.
-  absl::StatusOr<TokenizedDocument> Encode(const Record& record) const {
-    if (record.format == Format::kText) return Text(record.text, record.index);
+  absl::StatusOr<EncodedRecord> Encode(const Record& record) const {
+    if (record.format == Format::kText) return EncodedRecord{Text(record.text, record.index), {}};
     const auto json = nlohmann::json::parse(record.text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return BadInput("not valid JSON");
-    if (record.format == Format::kChat) {
-      if (!knows_chat) return BadInput("a chat record, but the tokenizer has no <|im_start|> / <|im_end|>");
-      ZEN_ASSIGN_OR_RETURN(const std::vector<ChatTurn> turns, ChatTurnsFromJson(json));
-      return EncodeChat(tokenizer, turns, loss_mask);
-    }
+    if (record.format == Format::kChat) return Chat(json, input_dirs[record.input]);
     if (!json.is_object() || !json.contains("text") || !json["text"].is_string()) {
       return BadInput("expected an object {\"text\": \"...\"}");
     }
-    return Text(json["text"].get_ref<const std::string&>(), record.index);
+    return EncodedRecord{Text(json["text"].get_ref<const std::string&>(), record.index), {}};
+  }
+
+  absl::StatusOr<EncodedRecord> Chat(const nlohmann::json& json, const std::string& dir) const {
+    if (!knows_chat) return BadInput("a chat record, but the tokenizer has no <|im_start|> / <|im_end|>");
+    ZEN_ASSIGN_OR_RETURN(const std::vector<ChatTurn> turns, ChatTurnsFromJson(json));
+    EncodedRecord encoded;
+    if (!media) {
+      if (HasMediaKeys(json)) {
+        return BadInput("a record with images, audios or videos: prepare it with a Zen-Omni recipe "
+                        "(zen data prepare --recipe RECIPE), whose model gives the placeholder tokens");
+      }
+      encoded.doc = EncodeChat(tokenizer, turns, loss_mask);
+      return encoded;
+    }
+    std::vector<MediaPlaceholder> placeholders;
+    ZEN_RETURN_IF_ERROR(LoadRecordMedia(json, turns, dir, *media, &encoded.media, &placeholders));
+    encoded.doc = EncodeChat(tokenizer, turns, loss_mask, placeholders);
+    return encoded;
   }
 
   TokenizedDocument Text(const std::string& text, uint64_t index) const {
@@ -167,10 +195,11 @@ nlohmann::json OptionsJson(const PrepareOptions& o) {
           {"seed", o.seed}};
 }
 
-// Adds a batch's documents to the shards in input order, or fails on the first bad record.
+// Adds a batch's documents to the shards (and their media beside them) in input order, or fails on the
+// first bad record.
 absl::Status WriteBatch(const PrepareOptions& o, const std::vector<Record>& batch,
-                        const std::vector<absl::StatusOr<TokenizedDocument>>& docs, ShardWriter& writer,
-                        PrepareReport& report, Manifest& manifest) {
+                        const std::vector<absl::StatusOr<EncodedRecord>>& docs, ShardWriter& writer,
+                        MediaWriter* media, PrepareReport& report, Manifest& manifest) {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!docs[i].ok()) {
       if (o.skip_bad && IsBadInput(docs[i].status())) {
@@ -181,12 +210,19 @@ absl::Status WriteBatch(const PrepareOptions& o, const std::vector<Record>& batc
                                                : o.inputs[batch[i].input];
       return Annotate(docs[i].status(), where);
     }
-    const TokenizedDocument& doc = *docs[i];
+    const TokenizedDocument& doc = docs[i]->doc;
     if (doc.ids.empty()) {
       ++report.empty_records;
       continue;
     }
     ZEN_RETURN_IF_ERROR(writer.Add(doc));
+    if (media) {
+      const RecordMedia& m = docs[i]->media;
+      ZEN_RETURN_IF_ERROR(media->Add(m));
+      report.images += static_cast<int64_t>(m.images.size());
+      report.videos += static_cast<int64_t>(m.video_lengths.size());
+      report.audios += static_cast<int64_t>(m.audios.size());
+    }
     ++report.documents;
     report.tokens += static_cast<int64_t>(doc.ids.size());
     report.loss_tokens += doc.LossTokens();
@@ -204,17 +240,26 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
   ZEN_ASSIGN_OR_RETURN(const LossMask loss_mask, ParseLossMask(o.loss_mask));
   std::filesystem::create_directories(o.output_dir);
 
-  const Encoder encoder{*tokenizer, loss_mask, {o.fim_rate, o.seed}, tokenizer->TokenId("<|endoftext|>"),
-                        tokenizer->TokenId("<|im_start|>") >= 0 && tokenizer->TokenId("<|im_end|>") >= 0};
+  std::vector<std::string> input_dirs;
+  for (const std::string& input : o.inputs) input_dirs.push_back(std::filesystem::path(input).parent_path().string());
+  const Encoder encoder{*tokenizer,
+                        loss_mask,
+                        {o.fim_rate, o.seed},
+                        tokenizer->TokenId("<|endoftext|>"),
+                        tokenizer->TokenId("<|im_start|>") >= 0 && tokenizer->TokenId("<|im_end|>") >= 0,
+                        o.media,
+                        input_dirs};
   WorkerPool pool(o.threads);
-  RecordReader reader(o.inputs, o.format);
+  RecordReader reader(o.inputs, o.format, o.media ? kMediaBatchRecords : SIZE_MAX);
   ShardWriter writer(o.output_dir, o.tokens_per_shard);
+  std::optional<MediaWriter> media;
+  if (o.media) media.emplace(o.output_dir, *o.media);
   Manifest manifest;
   PrepareReport report;
   // Two batches in flight: workers encode one while a writer thread writes the one before.
   struct Batch {
     std::vector<Record> records;
-    std::vector<absl::StatusOr<TokenizedDocument>> docs;
+    std::vector<absl::StatusOr<EncodedRecord>> docs;
     int64_t bytes = 0;
   } batches[2];
   std::future<absl::Status> writing;
@@ -222,11 +267,11 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
     Batch& b = batches[current];
     ZEN_RETURN_IF_ERROR(reader.NextBatch(&b.records, &b.bytes));
     if (b.records.empty()) break;
-    b.docs.assign(b.records.size(), TokenizedDocument{});
+    b.docs.assign(b.records.size(), EncodedRecord{});
     pool.ParallelFor(b.records.size(), [&](size_t i) { b.docs[i] = encoder.Encode(b.records[i]); });
     if (writing.valid()) ZEN_RETURN_IF_ERROR(writing.get());
     writing = std::async(std::launch::async, [&, done = &b] {
-      ZEN_RETURN_IF_ERROR(WriteBatch(o, done->records, done->docs, writer, report, manifest));
+      ZEN_RETURN_IF_ERROR(WriteBatch(o, done->records, done->docs, writer, media ? &*media : nullptr, report, manifest));
       report.input_bytes += done->bytes;
       if (progress) progress(report);
       return absl::OkStatus();
@@ -238,6 +283,9 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
                                  report.skipped_records ? " (every record was malformed)" : " (empty input)"));
   }
   ZEN_ASSIGN_OR_RETURN(manifest.shards, writer.Finish());
+  if (media) {
+    ZEN_ASSIGN_OR_RETURN(manifest.media, media->Finish());
+  }
   report.shards = static_cast<int64_t>(manifest.shards.size());
   manifest.tokenizer = tokenizer->Fingerprint();
   manifest.tokenizer_path = o.tokenizer;

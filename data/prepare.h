@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "data/media_shape.h"
 
 namespace zen {
 
@@ -24,6 +26,10 @@ struct PrepareOptions {
   int threads = 0;                      // 0 = every core
   bool skip_bad = false;                // count malformed records instead of failing on the first
   int64_t tokens_per_shard = int64_t{1} << 28;
+  // Zen-Omni (a multimodal model's recipe): chat records' <image>/<video>/<audio> become placeholder runs
+  // of these lengths and ids, their media are decoded and written beside the shards, and training reads
+  // one record per row (data/media.h, data/record_rows.h). Unset: records with media are refused.
+  std::optional<MediaShape> media;
 };
 
 struct PrepareReport {
@@ -34,6 +40,7 @@ struct PrepareReport {
   int64_t empty_records = 0;  // records with no text, left out
   int64_t input_bytes = 0;
   int64_t shards = 0;
+  int64_t images = 0, videos = 0, audios = 0;  // media written (Zen-Omni)
 };
 
 // `progress` (optional) is called after each batch with the totals so far.

@@ -39,14 +39,60 @@ absl::Status CheckOffsets(const std::string& path, const uint64_t* docs, int64_t
   return absl::OkStatus();
 }
 
+// Media must have been prepared for the model's shape (sizes, token counts, placeholder ids).
+absl::StatusOr<MediaShape> CheckMediaShape(const ShardLoaderOptions& o, const MediaEntry& e) {
+  absl::StatusOr<MediaShape> shape = MediaShape::FromJson(e.shape);
+  if (!shape.ok()) return Annotate(shape.status(), absl::StrCat(o.dir, "/", kManifestFile, ": media"));
+  if (!o.media) {
+    return BadInput(absl::StrCat(o.dir, " holds Zen-Omni media (images, video, audio), but the model has no vision or "
+                                 "audio encoder (model.vision.layers and model.audio.layers are 0)"));
+  }
+  if (!(*shape == *o.media)) {
+    return BadInput(absl::StrCat(o.dir, " was prepared for other media shapes than this model's (prepared vs model: ",
+                                 shape->Differences(*o.media), "): prepare it again with this recipe"));
+  }
+  return shape;
+}
+
+// The index must run from no media to every medium, never going back.
+absl::Status CheckMediaIndex(const std::string& path, const uint64_t* index, int64_t documents, const MediaEntry& e) {
+  const uint64_t totals[kMediaIndexWidth] = {static_cast<uint64_t>(e.images), static_cast<uint64_t>(e.frames),
+                                             static_cast<uint64_t>(e.audios)};
+  for (int k = 0; k < kMediaIndexWidth; ++k) {
+    bool ok = index[k] == 0 && index[documents * kMediaIndexWidth + k] == totals[k];
+    for (int64_t d = 0; ok && d < documents; ++d) ok = index[d * kMediaIndexWidth + k] <= index[(d + 1) * kMediaIndexWidth + k];
+    if (!ok) return BadInput(absl::StrCat(path, ": media offsets are not increasing from 0 to the manifest's counts"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 ShardDataSource::ShardDataSource(std::string dir, Manifest manifest, std::vector<Shard> shards,
-                                 const ShardLoaderOptions& o)
-    : dir_(std::move(dir)),
-      manifest_(std::move(manifest)),
-      shards_(std::move(shards)),
-      rows_(Spans(shards_), o.seq_len, o.seed, o.block_causal, o.held_out_fraction) {}
+                                 std::optional<Media> media, const ShardLoaderOptions& o)
+    : dir_(std::move(dir)), manifest_(std::move(manifest)), shards_(std::move(shards)), media_(std::move(media)) {
+  if (!media_) {
+    packed_.emplace(Spans(shards_), o.seq_len, o.seed, o.block_causal, o.held_out_fraction);
+    return;
+  }
+  const MediaArrays arrays{media_->shape, media_->images.As<uint8_t>(), media_->frames.As<uint8_t>(),
+                           media_->audios.As<float>(), media_->index.As<uint64_t>()};
+  records_.emplace(Spans(shards_), arrays, o.seq_len, o.seed, o.held_out_fraction);
+}
+
+Batch ShardDataSource::Rows(int64_t first, int64_t count) const {
+  return packed_ ? packed_->Rows(first, count) : records_->Rows(first, count);
+}
+Batch ShardDataSource::HeldOutRows(int64_t first, int64_t count) const {
+  return packed_ ? packed_->HeldOutRows(first, count) : records_->HeldOutRows(first, count);
+}
+int64_t ShardDataSource::HeldOutWindows() const {
+  return packed_ ? packed_->HeldOutWindows() : records_->HeldOutWindows();
+}
+std::optional<double> ShardDataSource::TokensPerEpoch() const {
+  return packed_ ? packed_->TokensPerEpoch() : records_->TokensPerEpoch();
+}
+int64_t ShardDataSource::Windows() const { return packed_ ? packed_->Windows() : records_->Windows(); }
 
 std::vector<TokenSpan> ShardDataSource::Spans(const std::vector<Shard>& shards) {
   std::vector<TokenSpan> spans;
@@ -61,7 +107,7 @@ absl::StatusOr<std::unique_ptr<ShardDataSource>> ShardDataSource::Open(const Sha
   ZEN_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(o.dir));
   ZEN_RETURN_IF_ERROR(CheckTokenizer(o, manifest));
   std::vector<Shard> shards;
-  int64_t total_tokens = 0;
+  int64_t total_tokens = 0, total_documents = 0;
   for (const ShardEntry& e : manifest.shards) {
     Shard s;
     ZEN_ASSIGN_OR_RETURN(s.ids, MapChecked(o.dir, e.ids, 4 * e.tokens));
@@ -71,11 +117,25 @@ absl::StatusOr<std::unique_ptr<ShardDataSource>> ShardDataSource::Open(const Sha
     s.tokens = e.tokens;
     s.documents = e.documents;
     total_tokens += e.tokens;
+    total_documents += e.documents;
     shards.push_back(std::move(s));
   }
   if (total_tokens != manifest.tokens || total_tokens == 0) {
     return BadInput(absl::StrCat(o.dir, "/", kManifestFile, ": its shards hold ", total_tokens, " tokens, it says ",
                                  manifest.tokens));
+  }
+  std::optional<Media> media;
+  if (manifest.media) {
+    const MediaEntry& e = *manifest.media;
+    media.emplace();
+    ZEN_ASSIGN_OR_RETURN(media->shape, CheckMediaShape(o, e));
+    ZEN_ASSIGN_OR_RETURN(media->images, MapChecked(o.dir, e.images_file, e.images * ImageBytes(media->shape)));
+    ZEN_ASSIGN_OR_RETURN(media->frames, MapChecked(o.dir, e.frames_file, e.frames * FrameBytes(media->shape)));
+    ZEN_ASSIGN_OR_RETURN(media->audios, MapChecked(o.dir, e.audios_file, e.audios * AudioBytes(media->shape)));
+    ZEN_ASSIGN_OR_RETURN(media->index,
+                         MapChecked(o.dir, e.index_file, 8 * kMediaIndexWidth * (total_documents + 1)));
+    ZEN_RETURN_IF_ERROR(CheckMediaIndex(absl::StrCat(o.dir, "/", e.index_file.name), media->index.As<uint64_t>(),
+                                        total_documents, e));
   }
   if (o.verify_sha256) {
     // Every file hashed in parallel; the first mismatch in manifest order is reported.
@@ -84,6 +144,11 @@ absl::StatusOr<std::unique_ptr<ShardDataSource>> ShardDataSource::Open(const Sha
       files.push_back({&manifest.shards[k].ids, &shards[k].ids});
       files.push_back({&manifest.shards[k].mask, &shards[k].mask});
       files.push_back({&manifest.shards[k].docs, &shards[k].docs});
+    }
+    if (media) {
+      const MediaEntry& e = *manifest.media;
+      files.insert(files.end(), {{&e.images_file, &media->images}, {&e.frames_file, &media->frames},
+                                 {&e.audios_file, &media->audios}, {&e.index_file, &media->index}});
     }
     std::vector<char> matches(files.size());
     WorkerPool(o.threads).ParallelFor(files.size(), [&](size_t i) {
@@ -97,7 +162,7 @@ absl::StatusOr<std::unique_ptr<ShardDataSource>> ShardDataSource::Open(const Sha
     }
   }
   return std::unique_ptr<ShardDataSource>(
-      new ShardDataSource(o.dir, std::move(manifest), std::move(shards), o));
+      new ShardDataSource(o.dir, std::move(manifest), std::move(shards), std::move(media), o));
 }
 
 absl::Status ShardDataSource::CheckVocab(int64_t vocab) const {

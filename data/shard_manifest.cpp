@@ -11,13 +11,26 @@ using Json = nlohmann::json;
 
 Json FileToJson(const ShardFile& f) { return {{"name", f.name}, {"bytes", f.bytes}, {"sha256", f.sha256}}; }
 
+Json MediaToJson(const MediaEntry& e) {
+  return {{"shape", e.shape},
+          {"images", e.images},
+          {"frames", e.frames},
+          {"videos", e.videos},
+          {"audios", e.audios},
+          {"files",
+           {{"images", FileToJson(e.images_file)},
+            {"frames", FileToJson(e.frames_file)},
+            {"audios", FileToJson(e.audios_file)},
+            {"index", FileToJson(e.index_file)}}}};
+}
+
 Json ToJson(const Manifest& m) {
   Json shards = Json::array();
   for (const ShardEntry& s : m.shards) {
     shards.push_back({{"documents", s.documents}, {"tokens", s.tokens}, {"ids", FileToJson(s.ids)},
                       {"mask", FileToJson(s.mask)}, {"docs", FileToJson(s.docs)}});
   }
-  return {{"format", kShardFormat},
+  Json json = {{"format", kShardFormat},
           {"tokenizer", {{"fingerprint", m.tokenizer}, {"path", m.tokenizer_path}, {"vocab_size", m.vocab_size}}},
           {"documents", m.documents},
           {"tokens", m.tokens},
@@ -26,6 +39,8 @@ Json ToJson(const Manifest& m) {
           {"skipped_records", m.skipped_records},
           {"options", m.options},
           {"shards", shards}};
+  if (m.media) json["media"] = MediaToJson(*m.media);
+  return json;
 }
 
 // Reads json[key] into *out; the error names the key's path.
@@ -61,6 +76,24 @@ absl::StatusOr<ShardEntry> ShardFromJson(const Json& json, const std::string& pa
   return s;
 }
 
+absl::StatusOr<MediaEntry> MediaFromJson(const Json& json) {
+  MediaEntry e;
+  if (!json.contains("shape") || !json["shape"].is_object()) return BadInput("media.shape: expected an object");
+  e.shape = json["shape"];
+  for (auto [key, count] : {std::pair{"images", &e.images}, std::pair{"frames", &e.frames},
+                            std::pair{"videos", &e.videos}, std::pair{"audios", &e.audios}}) {
+    ZEN_RETURN_IF_ERROR(Get(json, "media.", key, count));
+  }
+  if (!json.contains("files")) return BadInput("media.files: missing");
+  const std::pair<const char*, ShardFile*> files[] = {{"images", &e.images_file}, {"frames", &e.frames_file},
+                                                      {"audios", &e.audios_file}, {"index", &e.index_file}};
+  for (auto [key, file] : files) {
+    if (!json["files"].contains(key)) return BadInput(absl::StrCat("media.files.", key, ": missing"));
+    ZEN_ASSIGN_OR_RETURN(*file, FileFromJson(json["files"][key], absl::StrCat("media.files.", key, ".")));
+  }
+  return e;
+}
+
 absl::StatusOr<Manifest> FromJson(const Json& json) {
   Manifest m;
   std::string format;
@@ -80,6 +113,9 @@ absl::StatusOr<Manifest> FromJson(const Json& json) {
   for (size_t i = 0; i < json["shards"].size(); ++i) {
     ZEN_ASSIGN_OR_RETURN(ShardEntry s, ShardFromJson(json["shards"][i], absl::StrCat("shards[", i, "].")));
     m.shards.push_back(std::move(s));
+  }
+  if (json.contains("media")) {
+    ZEN_ASSIGN_OR_RETURN(m.media, MediaFromJson(json["media"]));
   }
   return m;
 }

@@ -6,9 +6,15 @@
 //   manifest.json     counts, each file's size and sha256, the tokenizer's fingerprint; written last,
 //                     so a folder without it is an unfinished preparation
 // A document never spans two shards.
+// Zen-Omni's data (prepared with a multimodal model's recipe) adds media beside the shards, for the
+// documents of all shards in order (data/media_files.h):
+//   media.images  uint8 (3, S, S) per image, S = image_size; media.frames likewise per video frame
+//   media.audios  float32 (mel_bins, chunk_frames) per audio
+//   media.index   uint64, (documents + 1) x 3: images, frames and audios before each document
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +39,13 @@ struct ShardEntry {
   int64_t tokens = 0;
 };
 
+// The media section of a manifest (absent for text-only data).
+struct MediaEntry {
+  nlohmann::json shape;  // data/media.h's MediaShape: sizes and placeholder ids prepared for
+  int64_t images = 0, frames = 0, videos = 0, audios = 0;
+  ShardFile images_file, frames_file, audios_file, index_file;
+};
+
 struct Manifest {
   std::string tokenizer;       // Tokenizer::Fingerprint(): "bytes" or "sha256:<hex>"
   std::string tokenizer_path;  // as given to prepare, for people reading the manifest
@@ -44,6 +57,7 @@ struct Manifest {
   int64_t skipped_records = 0;  // malformed records skipped by --skip-bad
   nlohmann::json options;       // how it was prepared (format, loss mask, FIM, seed, inputs)
   std::vector<ShardEntry> shards;
+  std::optional<MediaEntry> media;  // Zen-Omni: one training row per document, with its media
 };
 
 // Writes manifest.json atomically (a temporary file renamed over it).

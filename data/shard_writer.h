@@ -2,13 +2,11 @@
 // and starts a new shard once one holds `tokens_per_shard` tokens.
 #pragma once
 
-#include <cstdio>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/document.h"
-#include "data/sha256.h"
+#include "data/hashed_file.h"
 #include "data/shard_manifest.h"
 
 namespace zen {
@@ -23,21 +21,14 @@ class ShardWriter {
   absl::StatusOr<std::vector<ShardEntry>> Finish();
 
  private:
-  // One of a shard's three files, hashed as it is written.
-  struct OpenFile {
-    ShardFile info;
-    std::unique_ptr<FILE, int (*)(FILE*)> file{nullptr, &std::fclose};
-    std::unique_ptr<Sha256> hash;
-  };
   absl::Status Open();
   absl::Status Close();
-  absl::Status Write(OpenFile& f, const void* data, size_t bytes);
 
   std::string dir_;
   int64_t tokens_per_shard_;
   std::vector<ShardEntry> done_;
   bool open_ = false;
-  OpenFile ids_, mask_, docs_;
+  HashedFile ids_, mask_, docs_;
   ShardEntry current_;
   std::vector<uint32_t> ids_buffer_;
 };

@@ -42,6 +42,7 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const Recipe& recipe)
   options.seed = t.seed;
   options.block_causal = recipe.data.block_causal;
   options.held_out_fraction = recipe.data.eval_fraction;
+  if (recipe.model.IsMultimodal()) options.media = MediaShape::FromModel(recipe.model);
   absl::StatusOr<std::string> fingerprint = TokenizerFingerprint(recipe.tokenizer.path);
   if (!fingerprint.ok()) return Annotate(fingerprint.status(), "tokenizer.path");
   options.tokenizer_fingerprint = *fingerprint;
@@ -60,6 +61,9 @@ std::optional<double> TokensPerEpochOf(const Recipe& recipe) {
   if (!CheckShardsPrepared(recipe).ok()) return std::nullopt;
   absl::StatusOr<Manifest> manifest = ReadManifest(recipe.data.path);
   if (!manifest.ok()) return std::nullopt;
+  if (manifest->media) {  // Zen-Omni's data: one document a row
+    return RecordRows::TokensPerEpoch(manifest->documents, recipe.train.seq_len, recipe.data.eval_fraction);
+  }
   return PackedRows::TokensPerEpoch(manifest->tokens, recipe.train.seq_len, recipe.data.eval_fraction);
 }
 
