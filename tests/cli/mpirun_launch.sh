@@ -35,7 +35,8 @@ contains root "$line" "zen train $recipe train.threads=3"
 lacks root "$line" "--oversubscribe"
 if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null && [ "$(id -u)" = 0 ]; then
   # The script comes on stdin: the checkout may be unreadable for nobody.
-  line=$(cd / && runuser -u nobody -- bash -s -- --np 4 --threads-per-rank 1 --oversubscribe --dry-run -- zen train "$recipe" train.threads=1 <"$PWD/$launch")
+  script=$PWD/$launch
+  line=$(cd / && runuser -u nobody -- bash -s -- --np 4 --threads-per-rank 1 --oversubscribe --dry-run -- zen train "$recipe" train.threads=1 <"$script")
   echo "nobody:   $line"
   lacks nobody "$line" "OMPI_ALLOW_RUN_AS_ROOT"
   contains nobody "$line" "mpirun -np 4 --map-by slot --bind-to none --oversubscribe -x OMP_NUM_THREADS=1 zen train"
