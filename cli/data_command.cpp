@@ -1,5 +1,6 @@
-// `zen data prepare --tokenizer PATH --input FILE... --output DIR [...]`, or `--recipe RECIPE` for the
-// recipe's tokenizer.path, data.path and data.prepare (flags override them): token shards for training.
+// `zen data prepare --tokenizer PATH --input FILE... --output DIR [...]`, or `--recipe RECIPE [OVERRIDE...]`
+// for the recipe's tokenizer.path, data.path and data.prepare (flags override them) and, for a multimodal
+// model, the media shapes its chat records' <image>/<video>/<audio> take: token shards for training.
 // Also the flag parser of commands that take no recipe (ParseFlags, declared in cli/commands.h).
 #include <unistd.h>
 
@@ -45,9 +46,10 @@ absl::StatusOr<FlagArgs> ParseFlags(const Args& args, const std::vector<std::str
 
 namespace {
 
-// The options a recipe gives: its tokenizer, data.path as the output, data.prepare for the rest.
-absl::StatusOr<PrepareOptions> PrepareOptionsFromRecipe(const std::string& path) {
-  ZEN_ASSIGN_OR_RETURN(const LoadedRecipe loaded, LoadRecipe(path, {}));
+// The options a recipe (with overrides) gives: its tokenizer, data.path as the output, data.prepare for the
+// rest, and for a multimodal model the media shapes and placeholder ids its records need.
+absl::StatusOr<PrepareOptions> PrepareOptionsFromRecipe(const std::string& path, const std::vector<std::string>& overrides) {
+  ZEN_ASSIGN_OR_RETURN(const LoadedRecipe loaded, LoadRecipe(path, overrides));
   const Recipe& r = loaded.recipe;
   PrepareOptions o;
   o.tokenizer = r.tokenizer.path;
@@ -57,10 +59,23 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromRecipe(const std::string& path)
   o.loss_mask = r.data.prepare.loss_mask;
   o.fim_rate = r.data.prepare.fim_rate;
   o.seed = r.data.prepare.seed;
+  if (r.model.IsMultimodal()) o.media = MediaShape::FromModel(r.model);
   return o;
 }
 
-absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(const Args& args) {
+// `--recipe RECIPE key=value ...`: the overrides that follow the recipe, taken out of the flags.
+std::vector<std::string> TakeOverrides(Args& args) {
+  std::vector<std::string> overrides;
+  auto recipe = std::find(args.begin(), args.end(), "--recipe");
+  if (recipe == args.end() || recipe + 1 == args.end()) return overrides;
+  auto first = recipe + 2, last = first;
+  while (last != args.end() && last->rfind("--", 0) != 0) overrides.push_back(*last++);
+  args.erase(first, last);
+  return overrides;
+}
+
+absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
+  const std::vector<std::string> overrides = TakeOverrides(args);
   ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
                        ParseFlags(args, {"--skip-bad"},
                                   {"--recipe", "--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate",
@@ -68,7 +83,7 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(const Args& args) {
                                   {"--input"}));
   PrepareOptions o;
   if (flags.Has("--recipe")) {
-    ZEN_ASSIGN_OR_RETURN(o, PrepareOptionsFromRecipe(flags.Get("--recipe")));
+    ZEN_ASSIGN_OR_RETURN(o, PrepareOptionsFromRecipe(flags.Get("--recipe"), overrides));
     if (o.inputs.empty() && !flags.Has("--input")) {
       return BadInput(absl::StrCat(flags.Get("--recipe"), ": data.prepare.inputs: expected the files to prepare "
                                    "(or pass --input FILE...)"));
@@ -127,11 +142,16 @@ int Prepare(const Args& args) {
   absl::StatusOr<PrepareReport> report = PrepareData(*options, [&](const PrepareReport& r) { progress.Update(r); });
   progress.Finish();
   if (!report.ok()) return ExitCode(report.status());
-  const nlohmann::json summary = {{"output", options->output_dir}, {"documents", report->documents},
-                                  {"tokens", report->tokens},       {"loss_tokens", report->loss_tokens},
-                                  {"skipped_records", report->skipped_records},
-                                  {"empty_records", report->empty_records},
-                                  {"shards", report->shards},       {"seconds", progress.Seconds()}};
+  nlohmann::json summary = {{"output", options->output_dir}, {"documents", report->documents},
+                            {"tokens", report->tokens},       {"loss_tokens", report->loss_tokens},
+                            {"skipped_records", report->skipped_records},
+                            {"empty_records", report->empty_records},
+                            {"shards", report->shards},       {"seconds", progress.Seconds()}};
+  if (options->media) {
+    summary["images"] = report->images;
+    summary["videos"] = report->videos;
+    summary["audios"] = report->audios;
+  }
   std::printf("%s\n", summary.dump().c_str());
   return 0;
 }
@@ -142,8 +162,9 @@ int DataCommand(const Args& args) {
   if (args.empty() || args[0] != "prepare") {
     return ExitCode(BadInput("usage: zen data prepare --tokenizer PATH|bytes --input FILE... --output DIR "
                              "[--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] "
-                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]; or --recipe RECIPE for its "
-                             "tokenizer.path, data.path and data.prepare, with any of those flags overriding them"));
+                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]; or --recipe RECIPE [OVERRIDE...] for its "
+                             "tokenizer.path, data.path and data.prepare (and a Zen-Omni model's media shapes), with "
+                             "any of those flags overriding them"));
   }
   return Prepare(Args(args.begin() + 1, args.end()));
 }
