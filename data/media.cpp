@@ -54,9 +54,6 @@ absl::Status RequireEncoder(bool present, size_t entries, const char* key, const
   return BadInput(absl::StrCat(key, ": the model has no ", encoder, " encoder (model.", encoder, ".layers is 0)"));
 }
 
-// A media file that fails to load names the record's list entry and the path.
-absl::Status AtEntry(const absl::Status& s, const std::string& where) { return Annotate(s, where); }
-
 }  // namespace
 
 MediaShape MediaShape::FromModel(const ModelSpec& m) {
@@ -135,7 +132,7 @@ absl::Status LoadRecordMedia(const Json& record, const std::vector<ChatTurn>& tu
     const std::string where = absl::StrCat("images[", i, "]");
     ZEN_ASSIGN_OR_RETURN(const std::string path, PathAt(images[i], where, base_dir));
     absl::StatusOr<torch::Tensor> pixels = LoadImage(path, shape.image_size);
-    if (!pixels.ok()) return AtEntry(pixels.status(), where);
+    if (!pixels.ok()) return Annotate(pixels.status(), where);
     media->images.push_back(*std::move(pixels));
     image.runs.push_back(shape.image_tokens);
   }
@@ -150,7 +147,7 @@ absl::Status LoadRecordMedia(const Json& record, const std::vector<ChatTurn>& tu
       const std::string frame = absl::StrCat(where, "[", f, "]");
       ZEN_ASSIGN_OR_RETURN(const std::string path, PathAt(frames[f], frame, base_dir));
       absl::StatusOr<torch::Tensor> pixels = LoadImage(path, shape.video_size);
-      if (!pixels.ok()) return AtEntry(pixels.status(), frame);
+      if (!pixels.ok()) return Annotate(pixels.status(), frame);
       media->frames.push_back(*std::move(pixels));
     }
     media->video_lengths.push_back(static_cast<int64_t>(frames.size()));
@@ -160,7 +157,7 @@ absl::Status LoadRecordMedia(const Json& record, const std::vector<ChatTurn>& tu
     const std::string where = absl::StrCat("audios[", i, "]");
     ZEN_ASSIGN_OR_RETURN(const std::string path, PathAt(audios[i], where, base_dir));
     absl::StatusOr<torch::Tensor> mel = LoadAudio(path, shape.mel_bins, shape.chunk_frames);
-    if (!mel.ok()) return AtEntry(mel.status(), where);
+    if (!mel.ok()) return Annotate(mel.status(), where);
     media->audios.push_back(*std::move(mel));
     audio.runs.push_back(shape.audio_tokens);
   }

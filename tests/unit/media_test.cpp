@@ -33,7 +33,7 @@ int64_t MaxDifference(const torch::Tensor& a, const torch::Tensor& b) {
 
 constexpr int64_t kSize = 28;
 
-TEST(Image, DecodedPixelsEqualPillowsExactlyForPngAndWithinOneForJpeg) {
+TEST(Image, DecodedPixelsEqualPillowsAndResizeIsWithinOneOfItsBicubic) {
   TempDir tmp;
   RunOracle(tmp, "image " + tmp.path() + " " + std::to_string(kSize));
   for (const char* name : {"rgb.png", "grey.png", "rgba.png", "grey_alpha.png", "palette.png", "rgb.jpg", "grey.jpg"}) {
@@ -48,7 +48,7 @@ TEST(Image, DecodedPixelsEqualPillowsExactlyForPngAndWithinOneForJpeg) {
     const bool png = std::string(name).find(".png") != std::string::npos;
     const int64_t difference = MaxDifference(*decoded, pillow);
     EXPECT_LE(difference, png ? 0 : 1);
-    // Resizing (37 x 53 -> 28 x 28: rows shrink, columns shrink) against PIL's bicubic on the same pixels.
+    // Resizing 37 x 53 to 28 x 28 (both sides shrink) against PIL's bicubic on the same pixels.
     const torch::Tensor resized = ResizeImage(pillow, kSize);
     const torch::Tensor pillow_resized = FromFile(tmp / (std::string(name) + ".resized"), {3, kSize, kSize}, torch::kUInt8);
     EXPECT_LE(MaxDifference(resized, pillow_resized), 1);
@@ -96,7 +96,7 @@ TEST(Audio, LogMelEqualsWhisperFeatureExtractor) {
   }
 }
 
-TEST(Audio, WhisperSizedFilterbankHasNoEmptyFilterAndUnitSlaneyArea) {
+TEST(Audio, WhisperSizedFilterbankHasNoEmptyFilter) {
   const torch::Tensor filters = MelFilterbank(128);
   ASSERT_EQ(filters.sizes(), torch::IntArrayRef({128, kMelFft / 2 + 1}));
   EXPECT_TRUE(filters.amax(1).gt(0).all().item<bool>());
