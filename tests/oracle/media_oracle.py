@@ -7,7 +7,8 @@
   media_oracle.py audio DIR MEL FRAMES
                                    writes WAVs (a chirp as 16-bit PCM mono, as float32 stereo, and a short
                                    tone) and beside each NAME: NAME.mel, WhisperFeatureExtractor's log-mel
-                                   (feature_size=MEL, padded or cut to FRAMES frames) as MEL x FRAMES float32.
+                                   (feature_size=MEL, padded or cut to FRAMES frames) as MEL x FRAMES float32,
+                                   and NAME.mel_np, the same from the extractor's numpy implementation.
 """
 import os
 import struct
@@ -97,6 +98,11 @@ def write_audios(out, mel, frames):
                              max_length=n, truncation=True).input_features[0]
         assert features.shape == (mel, frames), features.shape
         features.astype("<f4").tofile(path + ".mel")
+        # With torch installed the extractor computes through torch.stft, as zen does; its numpy path
+        # (float64 STFT, its own filterbank use) is a second, independent oracle.
+        padded = np.zeros(n, np.float32)
+        padded[:min(n, len(signal))] = signal[:n]
+        extractor._np_extract_fbank_features(padded[None], "cpu")[0].astype("<f4").tofile(path + ".mel_np")
 
 
 if __name__ == "__main__":
