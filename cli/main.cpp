@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       {"data", zen::DataCommand},
       {"generate", zen::GenerateCommand},
       {"export", zen::ExportCommand},
+      {"submit", zen::SubmitCommand},
   };
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

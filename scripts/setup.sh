@@ -8,6 +8,8 @@ apt_packages=(build-essential cmake ninja-build ccache pkg-config python3-venv g
   libopenmpi-dev openmpi-bin libyaml-cpp-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev nlohmann-json3-dev libicu-dev libssl-dev libpng-dev libjpeg-dev iproute2)
 missing=()
+# A one-node SLURM cluster for the launch tests (tests/cli/lib/slurm_cluster.sh), with its PMIx plugin.
+apt_packages+=(slurmctld slurmd slurm-client munge)
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
