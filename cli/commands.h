@@ -20,6 +20,7 @@ int DataCommand(const Args& args);      // cli/data_command.cpp: `zen data prepa
 int GenerateCommand(const Args& args);  // cli/generate_command.cpp: `zen generate RECIPE --prompt TEXT | --input FILE`
 int ExportCommand(const Args& args);    // cli/export_command.cpp: `zen export RECIPE --format hf|peft --out DIR`
 int SubmitCommand(const Args& args);    // cli/submit_command.cpp: `zen submit RECIPE --nodes N --tasks-per-node T ...`
+int PlanCommand(const Args& args);      // cli/plan_command.cpp: `zen plan RECIPE --nodes N --gpus-per-node G --gpu-memory 80GiB`
 
 // Splits `RECIPE [OVERRIDE...] [--flag [value]...]`: the first positional is the recipe, the rest are
 // overrides. `flags_with_value` names the flags that take a value; any other --flag is boolean.

@@ -25,6 +25,9 @@ const char kUsage[] =
     "  generate RECIPE [key=value ...] --prompt TEXT | --input FILE [--chat] [--max-new-tokens N]\n"
     "       [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
     "                                                 continue prompts with the recipe's model (one process)\n"
+    "  plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]\n"
+    "       [--peak-tflops 989] [--fused-attention] [--json]\n"
+    "                                                 memory per rank of every layout, which fit, wall time\n"
     "Recipes live in configs/recipes/; see README.md.\n";
 
 }  // namespace
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
       {"generate", zen::GenerateCommand},
       {"export", zen::ExportCommand},
       {"submit", zen::SubmitCommand},
+      {"plan", zen::PlanCommand},
   };
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

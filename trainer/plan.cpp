@@ -1,0 +1,327 @@
+#include "trainer/plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "core/derived.h"          // defines: TokensPerStep, TotalSteps
+#include "models/lora.h"           // defines: LoraLinear, ResolveLoraTarget(s)
+#include "trainer/model_stage.h"   // defines: ChooseStage
+
+namespace zen {
+namespace {
+
+constexpr double kFp32 = 4, kBf16 = 2;
+constexpr double kAdamBytes = 2 * kFp32;  // exp_avg + exp_avg_sq
+
+// How a linear's weight (out, in) is split over the tensor-parallel group.
+enum class Split { kColumn, kRow, kWhole };
+
+// `count` linears (in -> out) of one kind in one layer; `expert`: routed experts, split over ep.
+struct LinearGroup {
+  LoraLinear kind;
+  double count, in, out;
+  Split split;
+  bool expert = false;
+};
+
+// Layer `layer`'s linears as models/ builds them: attention and the dense MLP column/row-parallel; on MoE
+// layers the router and routed experts whole on every tp rank, the shared expert column/row-parallel.
+std::vector<LinearGroup> LayerLinears(const ModelSpec& s, int64_t layer) {
+  using L = LoraLinear;
+  const double c = s.hidden, q = s.heads * s.HeadDim(), kv = s.KvHeads() * s.HeadDim();
+  std::vector<LinearGroup> g = {{L::kQ, 1, c, q, Split::kColumn},
+                                {L::kK, 1, c, kv, Split::kColumn},
+                                {L::kV, 1, c, kv, Split::kColumn},
+                                {L::kO, 1, q, c, Split::kRow}};
+  if (!s.IsMoeLayer(layer)) {
+    const double f = s.ffn;
+    g.insert(g.end(), {{L::kGate, 1, c, f, Split::kColumn}, {L::kUp, 1, c, f, Split::kColumn},
+                       {L::kDown, 1, f, c, Split::kRow}});
+    return g;
+  }
+  const double e = s.experts, ef = s.expert_ffn, sf = s.shared_ffn;
+  g.insert(g.end(), {{L::kRouter, 1, c, e, Split::kWhole},
+                     {L::kExpertGate, e, c, ef, Split::kWhole, true},
+                     {L::kExpertUp, e, c, ef, Split::kWhole, true},
+                     {L::kExpertDown, e, ef, c, Split::kWhole, true}});
+  if (s.shared_ffn > 0) {
+    g.insert(g.end(), {{L::kSharedGate, 1, c, sf, Split::kColumn}, {L::kSharedUp, 1, c, sf, Split::kColumn},
+                       {L::kSharedDown, 1, sf, c, Split::kRow}});
+  }
+  return g;
+}
+
+// A group's shape on one rank of `layout`.
+LinearGroup OnRank(LinearGroup g, const Layout& layout) {
+  if (g.expert) g.count /= layout.ep;
+  if (g.split == Split::kRow) g.in /= layout.tp;
+  if (g.split == Split::kColumn) g.out /= layout.tp;
+  return g;
+}
+
+// The kinds LoRA adapts; targets that name no linear of this model (Zen-Omni's cross_attn) adapt nothing,
+// as CountLoraParams counts them.
+std::vector<LoraLinear> AdaptedKinds(const LoraSpec& lora) {
+  if (!lora.enabled) return {};
+  std::vector<std::string> known;
+  for (const auto& t : lora.targets) {
+    if (ResolveLoraTarget(t).ok()) known.push_back(t);
+  }
+  return ResolveLoraTargets(known).value();
+}
+
+bool Contains(const std::vector<LoraLinear>& kinds, LoraLinear k) {
+  return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+}
+
+// Adapter parameters a token passes through, over the whole model: routed experts count top_k of them.
+double ActiveLoraParams(const ModelSpec& s, const LoraSpec& lora) {
+  const std::vector<LoraLinear> adapted = AdaptedKinds(lora);
+  double n = 0;
+  for (int64_t l = 0; l < s.layers; ++l) {
+    for (const LinearGroup& g : LayerLinears(s, l)) {
+      if (!Contains(adapted, g.kind)) continue;
+      const double used = g.expert ? g.count * s.top_k / s.experts : g.count;
+      n += used * lora.rank * (g.in + g.out);
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string HumanCount(double v) {
+  if (v >= 1e12) return absl::StrFormat("%.3gT", v / 1e12);
+  if (v >= 1e9) return absl::StrFormat("%.3gB", v / 1e9);
+  if (v >= 1e6) return absl::StrFormat("%.3gM", v / 1e6);
+  return absl::StrFormat("%.4g", v);
+}
+
+absl::StatusOr<double> ParseMemorySize(const std::string& text) {
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double value = std::strtod(begin, &end);
+  std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(std::string(end)));
+  const std::pair<const char*, double> units[] = {{"mib", std::pow(2.0, 20)}, {"gib", std::pow(2.0, 30)},
+                                                  {"tib", std::pow(2.0, 40)}, {"mb", 1e6},
+                                                  {"gb", 1e9},                {"tb", 1e12}};
+  for (const auto& [name, scale] : units) {
+    if (end == begin || unit != name) continue;
+    if (!(value > 0) || !std::isfinite(value)) break;
+    return value * scale;
+  }
+  return BadInput(absl::StrCat("expected a positive size such as 80GiB or 80GB (units MiB, GiB, TiB, MB, GB, "
+                               "TB), got \"", text, "\""));
+}
+
+namespace {
+
+// The decoder as the tables above describe it: layers, embedding, final norm, head.
+StageParams DecoderParams(const ModelSpec& s, const LoraSpec& lora, const Layout& layout, const StageRange& stage) {
+  const std::vector<LoraLinear> adapted = AdaptedKinds(lora);
+  const double c = s.hidden, table = double(s.vocab) * c / layout.tp;  // a vocab-parallel slice
+  double norms = 0, linears = 0, adapters = 0;
+  for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
+    norms += 2.0 * s.HeadDim() + 2.0 * c;  // q_norm, k_norm, the two layer norms: whole on every rank
+    for (const LinearGroup& whole : LayerLinears(s, l)) {
+      const LinearGroup g = OnRank(whole, layout);
+      linears += g.count * g.in * g.out;
+      if (Contains(adapted, g.kind)) adapters += g.count * lora.rank * (g.in + g.out);
+    }
+  }
+  // The last stage's head: its own weight, or the tied table (a copy of stage 0's when pp > 1).
+  const bool own_head = stage.has_head && (!s.tie_embeddings || !stage.has_embedding);
+  const double outside = (stage.has_embedding ? table : 0) + (own_head ? table : 0) + (stage.has_head ? c : 0);
+  StageParams p;
+  p.matmul = linears + (stage.has_head ? table : 0);
+  p.weights = norms + linears + outside + adapters;
+  p.trainable = adapters;  // LoRA; full fine-tuning is set by the caller
+  return p;
+}
+
+}  // namespace
+
+StageParams CountStageParams(const ModelSpec& s, const LoraSpec& lora, const Layout& layout,
+                             const StageRange& stage) {
+  StageParams p = DecoderParams(s, lora, layout, stage);
+  if (stage.has_embedding) {
+    // What models/param_count.h counts beyond the decoder's tables (multimodal encoders and cross-modal
+    // layers; such a model runs in one pipeline stage): held whole by stage 0's ranks, an upper bound.
+    const StageParams decoder = DecoderParams(s, lora, Layout{}, StageRange::Whole(s));
+    const double adapters = CountLoraParams(s, lora);
+    const double rest = CountParams(s).total + adapters - decoder.weights, rest_adapters = adapters - decoder.trainable;
+    p.weights += rest;
+    p.matmul += rest - rest_adapters;
+    p.trainable += rest_adapters;
+  }
+  if (!lora.enabled) p.trainable = p.weights;
+  return p;
+}
+
+// Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models" (the Megatron
+// paper), eq. 2 with tensor parallelism and no sequence parallelism or recomputation: one layer keeps
+//   s b h (10 + 24/t + 5 a s / (h t))  bytes     (= s b h (34 + 5 a s / h) at t = 1)
+// for 16-bit activations: s = seq_len, b = micro-batch, h = hidden, a = heads. 10 s b h (layer-norm and
+// block inputs, dropout masks) is replicated over tp; 24 s b h (q, k, v, the projection inputs, the MLP's
+// 4h intermediates) and the 5 a s^2 b attention scores / softmax / dropout are split by tp. It is the
+// standard estimate, so these numbers compare with other planners'; docs/plan.md lists where this model
+// differs (no dropout, SwiGLU widths, top_k experts, frozen linears that save no input). Scaled by 2 for
+// fp32 activations. With fused attention (flash / memory-efficient SDPA) the scores are recomputed in
+// the backward, not kept: the paper's "selective recomputation" figure, s b h (10 + 24/t).
+double ActivationBytesPerLayer(const ModelSpec& m, const TrainSpec& t, int64_t tp, bool fused_attention) {
+  const double s = t.seq_len, b = t.micro_batch_size, h = m.hidden, a = m.heads;
+  const double scores = fused_attention ? 0.0 : 5.0 * a * s / (h * tp);
+  const double bytes_per_value = t.dtype == "bf16" ? kBf16 : kFp32;
+  return s * b * h * (10.0 + 24.0 / tp + scores) * (bytes_per_value / kBf16);
+}
+
+int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_t stage, int64_t micro) {
+  // 1F1B: min(stages - stage - 1, micro) warm-up forwards, then one more before the first backward.
+  return schedule == "gpipe" ? micro : std::min(stages - stage, micro);
+}
+
+RankMemory StageMemory(const Recipe& r, const ClusterSpec& cluster, const Layout& layout, int64_t stage,
+                       int64_t micro) {
+  const StageRange range = ChooseStage(r, layout, stage);
+  const StageParams p = CountStageParams(r.model, r.lora, layout, range);
+  const double in_flight = InFlightMicroBatches(r.parallel.schedule, layout.pp, stage, micro);
+  const double owners = r.parallel.zero == 1 ? layout.dp : 1;  // ZeRO-1: each dp rank owns ~1/dp
+  RankMemory m;
+  m.weights = kFp32 * p.weights;
+  m.autocast_copies = r.train.dtype == "bf16" ? kBf16 * p.matmul * in_flight : 0;
+  m.gradients = kFp32 * p.trainable;
+  m.optimizer = kAdamBytes * p.trainable / owners;
+  m.activations = in_flight * double(range.end_layer - range.first_layer) *
+                  ActivationBytesPerLayer(r.model, r.train, layout.tp, cluster.fused_attention);
+  // (B, T, V/tp) fp32 logits of the vocab-parallel cross entropy.
+  const double logits = double(r.train.seq_len) * r.train.micro_batch_size * r.model.vocab / layout.tp * kFp32;
+  m.logits = range.has_head ? in_flight * logits : 0;
+  return m;
+}
+
+// Training FLOPs per token in the convention MFU is quoted in (PaLM, Chowdhery et al. 2022, app. B):
+//   full fine-tuning  6 N + 12 L H Q T
+//   LoRA              4 N + 6 N_lora + 12 L H Q T
+// N: matmul parameters a token passes through (params_active less the input embedding, a lookup; a tied
+// table counts once, as the head); L layers, H heads, Q head_dim, T seq_len: attention's score and value
+// products, forward 4 L H Q T and backward twice that, not halved for the causal mask. Under LoRA the
+// frozen weights' gradients (2 N of the 6 N) are skipped: forward 2 N + input gradients 2 N, and the
+// adapters (N_lora, top_k experts' worth) pay all 6.
+double FlopsPerToken(const Recipe& r, std::string* formula) {
+  const ModelSpec& m = r.model;
+  const ParamCounts counts = CountParams(m);
+  const double n = counts.active - (m.tie_embeddings ? 0.0 : counts.embedding);
+  const double attention = 12.0 * m.layers * m.heads * m.HeadDim() * double(r.train.seq_len);
+  const double lora = ActiveLoraParams(m, r.lora);
+  const double weights = r.lora.enabled ? 4.0 * n + 6.0 * lora : 6.0 * n;
+  if (formula != nullptr) {
+    *formula = r.lora.enabled ? absl::StrFormat("4 x %s + 6 x %s (LoRA) + 12 x %d x %d x %d x %d", HumanCount(n),
+                                                HumanCount(lora), m.layers, m.heads, m.HeadDim(), r.train.seq_len)
+                              : absl::StrFormat("6 x %s + 12 x %d x %d x %d x %d", HumanCount(n), m.layers, m.heads,
+                                                m.HeadDim(), r.train.seq_len);
+  }
+  return weights + attention;
+}
+
+namespace {
+
+Recipe WithLayout(Recipe r, const Layout& l) {
+  r.parallel.tensor = l.tp;
+  r.parallel.pipeline = l.pp;
+  r.parallel.expert = l.ep;
+  return r;
+}
+
+// The fewest micro-batches a layout accepts: 1F1B needs one per stage.
+int64_t FewestMicroBatches(const Recipe& r, const Layout& l) {
+  return r.parallel.schedule == "1f1b" && l.pp > 1 ? l.pp : 1;
+}
+
+// The layout's rank with the most memory, over its stages.
+LayoutPlan Evaluate(const Recipe& r, const ClusterSpec& cluster, const Layout& l, const std::string& batch_issue) {
+  LayoutPlan plan;
+  plan.layout = l;
+  plan.batch_issue = batch_issue;
+  plan.micro_batches = batch_issue.empty() ? AccumulationSteps(r.train, l.dp) : FewestMicroBatches(r, l);
+  for (int64_t stage = 0; stage < l.pp; ++stage) {
+    const RankMemory m = StageMemory(r, cluster, l, stage, plan.micro_batches);
+    if (stage > 0 && m.Total() <= plan.memory.Total()) continue;
+    const StageRange range = ChooseStage(r, l, stage);
+    plan.memory = m;
+    plan.peak_stage = stage;
+    plan.stage_layers = range.end_layer - range.first_layer;
+    plan.in_flight = InFlightMicroBatches(r.parallel.schedule, l.pp, stage, plan.micro_batches);
+  }
+  plan.fits = plan.memory.Total() <= cluster.UsableBytes();
+  plan.bubble = double(l.pp - 1) / double(plan.micro_batches + l.pp - 1);
+  return plan;
+}
+
+// The candidates before any check: tp inside a node, pp dividing the layers, ep dividing experts and dp.
+std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster) {
+  std::vector<Layout> out;
+  const int64_t world = cluster.World();
+  for (int64_t tp : {1, 2, 4, 8}) {
+    if (cluster.gpus_per_node % tp != 0) continue;
+    for (int64_t pp = 1; pp <= m.layers; ++pp) {
+      if (m.layers % pp != 0 || world % (tp * pp) != 0) continue;
+      const int64_t dp = world / (tp * pp);
+      for (int64_t ep = 1; ep <= dp; ++ep) {
+        if (dp % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
+        out.push_back({tp, pp, dp, ep});
+      }
+    }
+  }
+  return out;
+}
+
+// Fitting layouts the trainer accepts, fewest model-parallel ranks then most dp (then fewer stages, the
+// smaller bubble); then fitting ones that need another global batch; then the rest, smallest first.
+bool Better(const LayoutPlan& a, const LayoutPlan& b) {
+  auto group = [](const LayoutPlan& p) { return !p.fits ? 2 : p.batch_issue.empty() ? 0 : 1; };
+  if (group(a) != group(b)) return group(a) < group(b);
+  if (group(a) == 2) return a.memory.Total() < b.memory.Total();
+  if (a.ModelParallel() != b.ModelParallel()) return a.ModelParallel() < b.ModelParallel();
+  if (a.layout.dp != b.layout.dp) return a.layout.dp > b.layout.dp;
+  if (a.layout.pp != b.layout.pp) return a.layout.pp < b.layout.pp;
+  return a.memory.Total() < b.memory.Total();
+}
+
+}  // namespace
+
+const LayoutPlan* Plan::Best() const {
+  if (layouts.empty() || !layouts.front().fits || !layouts.front().batch_issue.empty()) return nullptr;
+  return &layouts.front();
+}
+
+Plan MakePlan(const Recipe& r, const ClusterSpec& cluster, std::optional<double> dataset_tokens) {
+  Plan plan;
+  plan.cluster = cluster;
+  plan.params = CountParams(r.model);
+  plan.params_trainable = r.lora.enabled ? CountLoraParams(r.model, r.lora) : plan.params.total;
+  for (const Layout& l : Candidates(r.model, cluster)) {
+    // The shapes alone: the same layout with a global batch it certainly accepts.
+    Recipe shapes_only = WithLayout(r, l);
+    shapes_only.train.global_batch_size = r.train.micro_batch_size * l.dp * FewestMicroBatches(r, l);
+    const absl::StatusOr<Layout> shapes = CheckLayout(shapes_only, cluster.World());
+    if (!shapes.ok()) {
+      plan.rejected.push_back({l, std::string(shapes.status().message())});
+      continue;
+    }
+    const absl::StatusOr<Layout> as_is = CheckLayout(WithLayout(r, l), cluster.World());
+    plan.layouts.push_back(Evaluate(r, cluster, l, as_is.ok() ? "" : std::string(as_is.status().message())));
+  }
+  std::stable_sort(plan.layouts.begin(), plan.layouts.end(), Better);
+  plan.tokens_per_step = TokensPerStep(r.train);
+  plan.total_steps = TotalSteps(r.train, dataset_tokens);
+  plan.tokens = double(plan.total_steps) * double(plan.tokens_per_step);
+  plan.flops_per_token = FlopsPerToken(r, &plan.flops_formula);
+  plan.seconds = plan.tokens * plan.flops_per_token / (cluster.World() * cluster.peak_flops * cluster.mfu);
+  return plan;
+}
+
+}  // namespace zen
