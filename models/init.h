@@ -20,7 +20,8 @@ uint64_t DrawSeed();
 at::Generator GeneratorFor(uint64_t seed, const std::string& name);
 
 // As Hugging Face initialises a decoder (initializer_range `std`): parameters whose name ends in
-// "norm.weight" = 1, every other one ~ N(0, std), drawn at full shape from GeneratorFor(seed, name) and
+// "norm.weight" and LayerNorm scales = 1; biases, LayerNorm shifts and "*_gate" tensors (the Omni
+// cross-attention gates) = 0; "embed_positions.weight" (Whisper's sinusoids) kept; every other one ~ N(0, std), drawn at full shape from GeneratorFor(seed, name) and
 // sliced for this rank along the dim parallel/layers.h splits it.
 void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, double std = 0.02);
 

@@ -33,16 +33,19 @@ SkipLayerInit::SkipLayerInit() : previous_(skip_layer_init) { skip_layer_init = 
 
 SkipLayerInit::~SkipLayerInit() { skip_layer_init = previous_; }
 
-ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp)
+ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp,
+                                       bool bias)
     : tp_(tp), in_(in), out_(out), weight_split_dim_(weight_split_dim) {
   const int64_t out_local = weight_split_dim == 0 ? LocalSize(out, tp, "out_features") : out;
   const int64_t in_local = weight_split_dim == 1 ? LocalSize(in, tp, "in_features") : in;
   weight = register_parameter("weight", InitialWeight(out_local, in_local));
+  if (bias) this->bias = register_parameter("bias", torch::zeros({out_local}));
 }
 
 int64_t ParallelLinearBase::SplitDim(const std::string& name) const {
   if (tp_.replicated) return -1;
   if (name == "weight") return weight_split_dim_;
+  if (name == "bias") return weight_split_dim_ == 0 ? 0 : -1;
   // A takes the input split (row-parallel), B the output split (column-parallel).
   if (name == "lora_A") return weight_split_dim_ == 1 ? 1 : -1;
   if (name == "lora_B") return weight_split_dim_ == 0 ? 0 : -1;
@@ -85,21 +88,23 @@ torch::Tensor ParallelLinearBase::LocalForward(const torch::Tensor& x) {
 }
 
 ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp,
-                                                   bool gather_output)
-    : ParallelLinearBase(in, out, /*weight_split_dim=*/0, tp), gather_output_(gather_output) {}
+                                                   bool gather_output, bool bias)
+    : ParallelLinearBase(in, out, /*weight_split_dim=*/0, tp, bias), gather_output_(gather_output) {}
 
 torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
   auto y = LocalForward(CopyToTensorParallelRegion(x, tp_));  // (..., out/tp)
+  if (bias.defined()) y = y + bias;                           // this rank's slice of the bias
   return gather_output_ ? GatherFromTensorParallelRegion(y, tp_) : y;
 }
 
 RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp,
-                                             bool input_is_parallel)
-    : ParallelLinearBase(in, out, /*weight_split_dim=*/1, tp), input_is_parallel_(input_is_parallel) {}
+                                             bool input_is_parallel, bool bias)
+    : ParallelLinearBase(in, out, /*weight_split_dim=*/1, tp, bias), input_is_parallel_(input_is_parallel) {}
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
   auto x_local = input_is_parallel_ ? x : ScatterToTensorParallelRegion(x, tp_);  // (..., in/tp)
-  return ReduceFromTensorParallelRegion(LocalForward(x_local), tp_);              // (..., out)
+  auto y = ReduceFromTensorParallelRegion(LocalForward(x_local), tp_);            // (..., out)
+  return bias.defined() ? y + bias : y;  // added once, after the sum
 }
 
 VocabParallelEmbeddingImpl::VocabParallelEmbeddingImpl(int64_t vocab, int64_t hidden, const TpGroup& tp)

@@ -3,8 +3,9 @@
 //   ColumnParallelLinear: W[out_begin:out_end, :]  x: (..., in)      -> y: (..., out/tp) (or gathered)
 //   RowParallelLinear:    W[:, in_begin:in_end]    x: (..., in/tp)   -> y: (..., out), summed over ranks
 //   VocabParallelEmbedding: E[v_begin:v_end, :]    tokens: (...)     -> (..., hidden), summed over ranks
-// The linears have no bias (Qwen3 has none) and may carry a LoRA adapter, applied inside forward so that
-// the sharded result equals the unsharded y = x W^T + scale * B A dropout(x).
+// The linears may carry a bias (Qwen3 has none; the Omni encoders do: split with the output rows of a
+// column-parallel linear, added once after the sum of a row-parallel one) and a LoRA adapter, applied
+// inside forward so that the sharded result equals the unsharded y = x W^T + b + scale * B A dropout(x).
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,7 @@ class ParallelLinearBase : public torch::nn::Module {
   bool HasLora() const { return lora_.rank > 0; }
   const LoraAdapter& lora() const { return lora_; }
 
-  // The dim of parameter `name` ("weight", "lora_A", "lora_B") that is split across the group; -1 = whole.
+  // The dim of parameter `name` ("weight", "bias", "lora_A", "lora_B") that is split across the group; -1 = whole.
   int64_t SplitDim(const std::string& name) const;
   int64_t in_features() const { return in_; }  // full, unsharded widths
   int64_t out_features() const { return out_; }
@@ -46,10 +47,11 @@ class ParallelLinearBase : public torch::nn::Module {
   torch::Tensor weight;  // (out_local, in_local)
   torch::Tensor lora_A;  // (rank, in_local), undefined without an adapter
   torch::Tensor lora_B;  // (out_local, rank)
+  torch::Tensor bias;    // (out_local) column-parallel, (out) row-parallel; undefined without a bias
 
  protected:
   // weight_split_dim: 0 = output rows are split (column-parallel), 1 = input columns (row-parallel).
-  ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp);
+  ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp, bool bias);
   // x: (..., in_local) -> (..., out_local): this rank's x W^T plus its adapter term.
   torch::Tensor LocalForward(const torch::Tensor& x);
 
@@ -64,7 +66,8 @@ class ParallelLinearBase : public torch::nn::Module {
 class ColumnParallelLinearImpl : public ParallelLinearBase {
  public:
   // gather_output: all-gather the (..., out/tp) shards into (..., out).
-  ColumnParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp, bool gather_output = false);
+  ColumnParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp, bool gather_output = false,
+                           bool bias = false);
   // x: (..., in) -> (..., out/tp), or (..., out) with gather_output.
   torch::Tensor forward(const torch::Tensor& x);
 
@@ -76,7 +79,8 @@ TORCH_MODULE(ColumnParallelLinear);
 class RowParallelLinearImpl : public ParallelLinearBase {
  public:
   // input_is_parallel: x arrives already split on its last dim (the output of a column-parallel layer).
-  RowParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp, bool input_is_parallel = true);
+  RowParallelLinearImpl(int64_t in, int64_t out, const TpGroup& tp, bool input_is_parallel = true,
+                        bool bias = false);
   // x: (..., in/tp) (or (..., in) when not input_is_parallel) -> (..., out), summed across the group.
   torch::Tensor forward(const torch::Tensor& x);
 
