@@ -21,6 +21,7 @@ int GenerateCommand(const Args& args);  // cli/generate_command.cpp: `zen genera
 int ExportCommand(const Args& args);    // cli/export_command.cpp: `zen export RECIPE --format hf|peft --out DIR`
 int SubmitCommand(const Args& args);    // cli/submit_command.cpp: `zen submit RECIPE --nodes N --tasks-per-node T ...`
 int PlanCommand(const Args& args);      // cli/plan_command.cpp: `zen plan RECIPE --nodes N --gpus-per-node G --gpu-memory 80GiB`
+int SweepCommand(const Args& args);     // cli/sweep_command.cpp: `zen sweep SWEEP.yaml [--slurm] [--dry-run]`
 
 // Splits `RECIPE [OVERRIDE...] [--flag [value]...]`: the first positional is the recipe, the rest are
 // overrides. `flags_with_value` names the flags that take a value; any other --flag is boolean.

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
       {"export", zen::ExportCommand},
       {"submit", zen::SubmitCommand},
       {"plan", zen::PlanCommand},
+      {"sweep", zen::SweepCommand},
   };
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
