@@ -68,6 +68,11 @@ void FoldRouterTemperature(Qwen3& model) {
 }  // namespace
 
 absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& moe) {
+  if (spec.IsMultimodal()) {
+    return BadInput("model.vision.layers / model.audio.layers: transformers has no model class with Zen-Omni's "
+                    "encoders and gated cross-attention layers, so an Omni model cannot be exported to Hugging Face "
+                    "format (docs/omni.md); export --format peft for its adapters, or keep the zen checkpoint");
+  }
   const int64_t max_position = spec.max_position > 0 ? spec.max_position : kDefaultMaxPosition;
   nlohmann::json c = {
       {"vocab_size", spec.vocab},

@@ -5,7 +5,8 @@
 //         (MoE; experts one tensor each, as on the Hub, which transformers 5 fuses on load);
 //   peft: adapter_config.json + adapter_model.safetensors ("base_model.model.<module>.lora_A.weight")
 //         that peft.PeftModel.from_pretrained loads onto the base model.
-// What transformers cannot express is refused (BadInput naming the recipe key): a shared expert (Qwen3-MoE
+// What transformers cannot express is refused (BadInput naming the recipe key): a Zen-Omni model (no
+// transformers class has its encoders and gated cross-attention), a shared expert (Qwen3-MoE
 // has none); for peft, adapters on MoE routers or experts (transformers 5 holds them as fused 3-D
 // parameters, not as the per-expert linears zen adapts). A router temperature is folded into the router.
 #pragma once

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/status.h"      // defines: BadInput, ZEN_ASSIGN_OR_RETURN
@@ -31,6 +32,7 @@ const std::vector<TargetName>& TargetNames() {
       {"experts.*.wo", {L::kExpertDown}},
       {"experts.*.mlp", {L::kExpertGate, L::kExpertUp, L::kExpertDown}},
       {"shared", {L::kSharedGate, L::kSharedUp, L::kSharedDown}},
+      {"cross_attn", {L::kCrossQ, L::kCrossK, L::kCrossV, L::kCrossO}},
   };
   // clang-format on
   return names;
@@ -54,6 +56,10 @@ const char* ModulePattern(LoraLinear kind) {
     case L::kSharedGate: return "mlp.shared_expert.gate_proj";
     case L::kSharedUp: return "mlp.shared_expert.up_proj";
     case L::kSharedDown: return "mlp.shared_expert.down_proj";
+    case L::kCrossQ: return "cross_attn.q_proj";
+    case L::kCrossK: return "cross_attn.k_proj";
+    case L::kCrossV: return "cross_attn.v_proj";
+    case L::kCrossO: return "cross_attn.o_proj";
   }
   return "";
 }
@@ -69,13 +75,28 @@ bool MatchesPattern(const std::string& module_name, const std::string& pattern) 
   return true;
 }
 
-// Every linear of the model by its full module name.
+bool InEncoder(const std::string& module_name) {
+  return absl::StartsWith(module_name, "vision_tower.") || absl::StartsWith(module_name, "audio_tower.");
+}
+
+// Every linear of the model by its full module name; the Omni encoders' are no LoRA targets.
 std::map<std::string, ParallelLinearBase*> Linears(torch::nn::Module& model) {
   std::map<std::string, ParallelLinearBase*> linears;
   for (const auto& m : model.named_modules("", /*include_self=*/false)) {
-    if (auto* linear = dynamic_cast<ParallelLinearBase*>(m.value().get())) linears[m.key()] = linear;
+    auto* linear = dynamic_cast<ParallelLinearBase*>(m.value().get());
+    if (linear != nullptr && !InEncoder(m.key())) linears[m.key()] = linear;
   }
   return linears;
+}
+
+// The gates of the cross-attention blocks `chosen` adapts: they start closed (0), so the adapters would
+// get no gradient unless the gates train with them.
+void UnfreezeCrossAttnGates(torch::nn::Module& model, const std::map<std::string, ParallelLinearBase*>& chosen) {
+  for (auto& p : model.named_parameters()) {
+    if (!absl::EndsWith(p.key(), "cross_attn.attn_gate")) continue;
+    const std::string block = p.key().substr(0, p.key().size() - std::string("attn_gate").size());
+    if (chosen.count(block + "q_proj") > 0 || chosen.count(block + "o_proj") > 0) p.value().set_requires_grad(true);
+  }
 }
 
 absl::Status CheckLoraSpec(const LoraSpec& spec) {
@@ -139,6 +160,7 @@ absl::StatusOr<int64_t> ApplyLora(torch::nn::Module& model, const LoraSpec& spec
   for (const auto& [name, linear] : chosen) {
     linear->AttachLora(spec.rank, spec.Scale(), spec.dropout, GeneratorFor(seed, name + ".lora_A"));
   }
+  UnfreezeCrossAttnGates(model, chosen);
   return CountTrainableParameters(model);
 }
 

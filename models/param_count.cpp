@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "models/encoder_blocks.h"  // defines: EncoderLayerParams, ProjectorParams
 #include "models/lora.h"  // defines: LoraLinear, ResolveLoraTarget
 
 namespace zen {
@@ -35,6 +36,10 @@ LinearShape ShapeOf(const ModelSpec& s, int64_t layer, LoraLinear kind) {
     case LoraLinear::kSharedGate:
     case LoraLinear::kSharedUp: return {shared, c, double(s.shared_ffn)};
     case LoraLinear::kSharedDown: return {shared, double(s.shared_ffn), c};
+    case LoraLinear::kCrossQ:
+    case LoraLinear::kCrossK:
+    case LoraLinear::kCrossV: return {s.IsCrossAttnLayer(layer) ? 1.0 : 0.0, c, double(s.heads * s.HeadDim())};
+    case LoraLinear::kCrossO: return {s.IsCrossAttnLayer(layer) ? 1.0 : 0.0, double(s.heads * s.HeadDim()), c};
   }
   return {};
 }
@@ -45,6 +50,25 @@ double Sum(const ModelSpec& s, int64_t layer, const std::vector<LoraLinear>& kin
   return n;
 }
 
+// The CLIP vision tower (embeddings, pre/post LayerNorm, layers) and its merge projector.
+double VisionParams(const ModelSpec& s) {
+  const VisionSpec& v = s.vision;
+  if (v.layers <= 0) return 0;
+  const double d = v.hidden, p = v.patch, grid = double(v.image_size / v.patch), merged = d * v.merge * v.merge;
+  const double embeddings = d + 3 * p * p * d + (grid * grid + 1) * d;
+  return embeddings + 2 * 2 * d + v.layers * EncoderLayerParams(d, double(v.ffn), 4) + ProjectorParams(merged, s.hidden);
+}
+
+// Whisper's encoder (two convolutions, the fixed positions, layers with k_proj unbiased, final
+// LayerNorm) and its projector.
+double AudioParams(const ModelSpec& s) {
+  const AudioSpec& a = s.audio;
+  if (a.layers <= 0) return 0;
+  const double d = a.hidden;
+  const double convs = (3 * a.mel_bins * d + d) + (3 * d * d + d), positions = a.chunk_frames / 2 * d;
+  return convs + positions + a.layers * EncoderLayerParams(d, double(a.ffn), 3) + 2 * d + ProjectorParams(d, s.hidden);
+}
+
 }  // namespace
 
 ParamCounts CountParams(const ModelSpec& s) {
@@ -53,14 +77,18 @@ ParamCounts CountParams(const ModelSpec& s) {
   ParamCounts counts;
   counts.embedding = double(s.vocab) * c;
   // Everything outside the layers: embedding, final norm, untied head.
-  double outside = counts.embedding + c + (s.tie_embeddings ? 0 : double(s.vocab) * c);
+  counts.encoders = VisionParams(s) + AudioParams(s);
+  double outside = counts.embedding + c + (s.tie_embeddings ? 0 : double(s.vocab) * c) + counts.encoders;
   counts.total = counts.active = outside;
   for (int64_t l = 0; l < s.layers; ++l) {
-    // Attention, its two per-head norms, the two layer norms, and the dense MLP (zero on MoE layers).
+    // Attention, its two per-head norms, the two layer norms, the dense MLP (zero on MoE layers), and
+    // on cross-modal layers the cross-attention (four linears, its norm and gate).
+    const double cross = s.IsCrossAttnLayer(l) ? c + 1 : 0;
     const double common = Sum(s, l,
                               {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter,
-                               L::kSharedGate, L::kSharedUp, L::kSharedDown}) +
-                          2.0 * s.HeadDim() + 2.0 * c;
+                               L::kSharedGate, L::kSharedUp, L::kSharedDown, L::kCrossQ, L::kCrossK,
+                               L::kCrossV, L::kCrossO}) +
+                          2.0 * s.HeadDim() + 2.0 * c + cross;
     const double experts = Sum(s, l, {L::kExpertGate, L::kExpertUp, L::kExpertDown});
     counts.total += common + experts;
     counts.active += common + (s.IsMoeLayer(l) ? experts * s.top_k / s.experts : 0);

@@ -10,12 +10,15 @@ struct ParamCounts {
   double total = 0;      // every parameter
   double active = 0;     // used per token: MoE layers count top_k experts (+ router, shared expert)
   double embedding = 0;  // the input embedding (vocab * hidden), included in both figures above
+  double encoders = 0;   // Zen-Omni's vision and audio encoders with their projectors, in both figures
 };
 
 // Per layer: q/k/v/o projections, q_norm and k_norm (head_dim each), two layer norms, and either the
 // dense SwiGLU (3 * hidden * ffn) or, on MoE layers (spec.IsMoeLayer), the router (hidden * experts),
 // every expert's SwiGLU (3 * hidden * expert_ffn) and the shared expert (3 * hidden * shared_ffn, when
-// > 0). Plus the embedding, the final norm, and lm_head unless tied.
+// > 0). Cross-modal layers add their cross-attention (4 linears, a norm, a gate). Plus the embedding, the
+// final norm, lm_head unless tied, and a multimodal model's encoders and projectors (every sample with
+// media runs them, so they count as active too).
 ParamCounts CountParams(const ModelSpec& spec);
 
 // The adapter parameters LoRA adds: rank * (in + out) per adapted linear, over the targets as

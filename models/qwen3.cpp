@@ -75,17 +75,77 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage,
       lm_head_ = register_module("lm_head", ColumnParallelLinear(spec.hidden, spec.vocab, tp));
     }
   }
+  if (stage.has_embedding) BuildEncoders(tp);
   InitParameters(*this, seed, tp);
+  FreezeEncoders();
+}
+
+// The encoders live with the embedding: their features replace embeddings there. Every tp rank holds its
+// heads' share; under expert parallelism they are replicated like attention.
+void Qwen3Impl::BuildEncoders(const TpGroup& tp) {
+  const VisionSpec& v = spec_.vision;
+  const AudioSpec& a = spec_.audio;
+  if (v.layers > 0) {
+    vision_tower_ = register_module("vision_tower", VisionEncoder(v, tp));
+    multi_modal_projector_ =
+        register_module("multi_modal_projector", MediaProjector(v.hidden * v.merge * v.merge, spec_.hidden, tp));
+  }
+  if (a.layers > 0) {
+    audio_tower_ = register_module("audio_tower", AudioEncoder(a, tp));
+    audio_projector_ = register_module("audio_projector", MediaProjector(a.hidden, spec_.hidden, tp));
+  }
+}
+
+// Frozen encoders train in no recipe (LoRA or full fine-tuning); their projectors do train in full
+// fine-tuning. Whisper's sinusoidal positions never train.
+void Qwen3Impl::FreezeEncoders() {
+  if (vision_tower_ && spec_.vision.frozen) {
+    for (auto& p : vision_tower_->parameters()) p.set_requires_grad(false);
+  }
+  if (audio_tower_ && spec_.audio.frozen) {
+    for (auto& p : audio_tower_->parameters()) p.set_requires_grad(false);
+  }
+}
+
+torch::Tensor Qwen3Impl::VisionFeatures(const torch::Tensor& pixels) {
+  TORCH_CHECK(vision_tower_, "the batch holds images or video but model.vision.layers is 0");
+  auto merged = vision_tower_->Merge(vision_tower_(pixels));  // (N, tokens, m*m*D)
+  return multi_modal_projector_(merged).flatten(0, 1);         // (N * tokens, C)
+}
+
+torch::Tensor Qwen3Impl::AudioFeatures(const torch::Tensor& mels) {
+  TORCH_CHECK(audio_tower_, "the batch holds audio but model.audio.layers is 0");
+  return audio_projector_(audio_tower_->Pool(audio_tower_(mels))).flatten(0, 1);  // (N * AudioTokens, C)
+}
+
+torch::Tensor Qwen3Impl::embed(const torch::Tensor& tokens, const MediaInputs& media) {
+  TORCH_CHECK(stage_.has_embedding, "this pipeline stage takes hidden states: call forward_hidden");
+  torch::Tensor x = embed_tokens_(tokens);  // (B, T, C)
+  if (!spec_.IsMultimodal()) {
+    TORCH_CHECK(media.empty(), "the batch holds media but the model has no encoder (model.vision/audio.layers)");
+    return x;
+  }
+  auto features = [](const torch::Tensor& in, auto encode) { return in.defined() ? encode(in) : torch::Tensor(); };
+  auto vision = [this](const torch::Tensor& p) { return VisionFeatures(p); };
+  x = ReplacePlaceholders(x, tokens, spec_.image_token_id, features(media.images, vision), "image");
+  x = ReplacePlaceholders(x, tokens, spec_.video_token_id, features(media.video_frames, vision), "video");
+  return ReplacePlaceholders(x, tokens, spec_.audio_token_id,
+                             features(media.audios, [this](const torch::Tensor& m) { return AudioFeatures(m); }),
+                             "audio");
 }
 
 torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tensor& positions,
-                                 const torch::Tensor& segments) {
-  TORCH_CHECK(stage_.has_embedding, "this pipeline stage takes hidden states: call forward_hidden");
-  return forward_hidden(embed_tokens_(tokens), positions, segments);  // (B, T) -> (B, T, C)
+                                 const torch::Tensor& segments, const MediaInputs& media) {
+  torch::Tensor x = embed(tokens, media);  // (B, T) -> (B, T, C)
+  // The cross-modal layers attend to the features that replaced each row's placeholders.
+  const MediaContext context =
+      spec_.IsMultimodal() && spec_.cross_attn_every > 0 ? GatherMediaContext(x, IsMediaToken(tokens, spec_))
+                                                         : MediaContext{};
+  return forward_hidden(x, positions, segments, context);
 }
 
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
-                                        const torch::Tensor& segments) {
+                                        const torch::Tensor& segments, const MediaContext& context) {
   TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
                   positions.size(1) == hidden.size(1),
               "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
@@ -100,7 +160,7 @@ torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch
       window = SlidingWindowMask(t, spec_.sliding_window, x.device());
       if (full.defined()) window = window.logical_and(full);
     }
-    x = layers_[i](x, rope, sliding_[i] ? window : full);
+    x = layers_[i](x, rope, sliding_[i] ? window : full, /*cache=*/nullptr, &context);
   }
   return stage_.has_head ? norm_(x) : x;
 }

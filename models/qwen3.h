@@ -5,6 +5,10 @@
 //   model.layers.{i}.self_attn.{q,k}_norm.weight, model.layers.{i}.mlp.{gate,up,down}_proj.weight,
 //   model.layers.{i}.{input,post_attention}_layernorm.weight, model.norm.weight,
 //   lm_head.weight (absent when the head is tied to the embedding).
+// Zen-Omni (spec.IsMultimodal()) adds, on the first stage, the encoders and their projectors:
+//   vision_tower.vision_model.* (CLIP's names), multi_modal_projector.{norm,linear_1,linear_2}.*,
+//   audio_tower.* (Whisper's encoder's names), audio_projector.*; and on its cross-modal layers
+//   model.layers.{i}.cross_attn.* (models/cross_attention.h). docs/omni.md describes the architecture.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +18,11 @@
 
 #include "absl/status/status.h"
 #include "core/recipe.h"          // defines: ModelSpec
+#include "models/audio_encoder.h"  // defines: AudioEncoder
+#include "models/encoder_blocks.h"  // defines: MediaProjector
+#include "models/media.h"         // defines: MediaInputs
 #include "models/moe.h"           // defines: MoeStats, EpGroup
+#include "models/vision_encoder.h"  // defines: VisionEncoder
 #include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerKv
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -54,11 +62,17 @@ class Qwen3Impl : public torch::nn::Module {
   // tokens, positions: (B, T) int64 -> hidden (B, T, C) (after the final norm on the last stage).
   // segments: (B, T) int64 document index of each token; when given, a token attends only to earlier
   // tokens of its own document (block-causal attention over packed rows); undefined = causal.
+  // media: a multimodal model's images, video frames and audio for the placeholder runs in tokens: their
+  // projected features replace those embeddings, and the cross-modal layers attend to them (per row).
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions,
-                        const torch::Tensor& segments = {});
+                        const torch::Tensor& segments = {}, const MediaInputs& media = {});
   // For a stage without the embedding: hidden (B, T, C) from the previous stage -> (B, T, C).
+  // `context`: what the cross-modal layers attend to (empty: they pass x through).
   torch::Tensor forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
-                               const torch::Tensor& segments = {});
+                               const torch::Tensor& segments = {}, const MediaContext& context = {});
+  // tokens (B, T) -> embeddings (B, T, C) with every placeholder run replaced by its media's projected
+  // features (first stage). Checks that each kind's placeholder count matches its media.
+  torch::Tensor embed(const torch::Tensor& tokens, const MediaInputs& media = {});
   // Generation (a whole model, under NoGradGuard): tokens (B, T) at positions [cache.length,
   // cache.length + T), attending to the cached positions and to each other causally -> logits
   // (B, T, V/tp); their keys and values join the cache. The same numbers as forward over the whole
@@ -84,6 +98,17 @@ class Qwen3Impl : public torch::nn::Module {
   std::vector<bool> sliding_;              // per held layer: uses the sliding window
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
+  // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).
+  VisionEncoder vision_tower_{nullptr};
+  MediaProjector multi_modal_projector_{nullptr};
+  AudioEncoder audio_tower_{nullptr};
+  MediaProjector audio_projector_{nullptr};
+
+  void BuildEncoders(const TpGroup& tp);
+  void FreezeEncoders();
+  // pixels (N, 3, S, S) -> (N * tokens each, C): encoded, merged, projected, flattened in order.
+  torch::Tensor VisionFeatures(const torch::Tensor& pixels);
+  torch::Tensor AudioFeatures(const torch::Tensor& mels);  // (N, mel, frames) -> (N * AudioTokens(), C)
 };
 TORCH_MODULE(Qwen3);
 

@@ -6,6 +6,7 @@ Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t laye
                                              const MoeSpec& moe_spec, const EpGroup& ep,
                                              std::shared_ptr<MoeStats> stats) {
   self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
+  if (spec.IsCrossAttnLayer(layer)) cross_attn = register_module("cross_attn", CrossAttention(spec, tp));
   if (spec.IsMoeLayer(layer)) {
     TORCH_CHECK(stats != nullptr, "an MoE layer needs a MoeStats to report to");
     moe = register_module("mlp", MoeBlock(spec, moe_spec, tp, ep, std::move(stats)));
@@ -17,8 +18,9 @@ Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t laye
 }
 
 torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                                             LayerKv* cache) {
+                                             LayerKv* cache, const MediaContext* media) {
   auto h = x + self_attn(input_layernorm(x), rope, mask, cache);
+  if (cross_attn && media != nullptr) h = cross_attn(h, *media);  // adds its own gated residual
   auto normed = post_attention_layernorm(h);
   return h + (moe ? moe(normed) : mlp(normed));
 }

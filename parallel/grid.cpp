@@ -11,6 +11,26 @@ absl::Status Divides(int64_t degree, const char* degree_key, int64_t n, const ch
   return BadInput(absl::StrCat(degree_key, "=", degree, ": ", what, " (", n, ") is not divisible by ", degree));
 }
 
+// Zen-Omni's encoders split their heads and MLP width like the decoder. Their features are consumed on the
+// first stage and attended to by cross-modal layers anywhere, and the schedule sends only the hidden
+// states between stages, so a multimodal model runs in one pipeline stage for now.
+absl::Status CheckEncoderLayout(const ModelSpec& m, const Layout& l) {
+  if (m.vision.layers > 0) {
+    ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vision.heads, "model.vision.heads"));
+    ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vision.ffn, "model.vision.ffn"));
+  }
+  if (m.audio.layers > 0) {
+    ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.audio.heads, "model.audio.heads"));
+    ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.audio.ffn, "model.audio.ffn"));
+  }
+  if (m.IsMultimodal() && l.pp > 1) {
+    return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": a multimodal model (model.vision.layers or "
+                                 "model.audio.layers > 0) does not yet send its media features between pipeline "
+                                 "stages; use parallel.pipeline=1 (tensor, expert and data parallelism work)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
@@ -29,6 +49,7 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vocab, "model.vocab"));
   if (!m.IsMoe() || m.moe_every > 1) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.ffn, "model.ffn"));
   if (m.shared_ffn > 0) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.shared_ffn, "model.shared_ffn"));
+  ZEN_RETURN_IF_ERROR(CheckEncoderLayout(m, l));
   if (m.layers < l.pp) {
     return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
                                  ") is fewer than the pipeline stages"));

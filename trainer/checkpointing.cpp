@@ -64,7 +64,13 @@ std::string ModelFingerprint(const Recipe& r) {
       " expert_ffn=", m.expert_ffn, " shared_ffn=", m.shared_ffn, " moe_every=", m.moe_every,
       " lora=", r.lora.enabled, " rank=", r.lora.rank, " alpha=", r.lora.alpha,
       " targets=", absl::StrJoin(r.lora.targets, ","));
-  return Sha256Hex(text);
+  if (!m.IsMultimodal()) return Sha256Hex(text);  // text models keep the fingerprints they always had
+  const VisionSpec& v = m.vision;
+  const AudioSpec& a = m.audio;
+  return Sha256Hex(absl::StrCat(text, " vision=", v.layers, "/", v.hidden, "/", v.heads, "/", v.ffn, "/", v.patch, "/",
+                                v.image_size, "/", v.merge, " audio=", a.layers, "/", a.hidden, "/", a.heads, "/",
+                                a.ffn, "/", a.mel_bins, "/", a.chunk_frames, "/", a.pool,
+                                " cross_attn_every=", m.cross_attn_every));
 }
 
 namespace {

@@ -30,7 +30,8 @@ torch::Tensor ModelStage::Forward(int64_t micro, const torch::Tensor& input) {
   const Batch& b = micro_[micro];
   const StageRange& stage = model_->stage();
   AutocastScope autocast(bf16_, b.tokens.device());
-  torch::Tensor hidden = stage.has_embedding ? model_->forward(b.tokens, b.positions, b.segments)
+  const MediaInputs media{b.images, b.video_frames, b.audios};  // Zen-Omni's; undefined for text
+  torch::Tensor hidden = stage.has_embedding ? model_->forward(b.tokens, b.positions, b.segments, media)
                                              : model_->forward_hidden(input, b.positions, b.segments);
   if (!stage.has_head) return hidden;  // (B, T, C) for the next stage
   torch::Tensor loss = model_->loss_sum(hidden, b.labels);

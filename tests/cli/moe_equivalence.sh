@@ -40,7 +40,7 @@ done
 run capacity-one zen-coder 1 moe.capacity_factor=1.0
 run capacity-ep2 zen-coder 2 moe.capacity_factor=1.0 parallel.expert=2
 run next zen-next 1 model.router_temperature=0.7 model.experts=8 model.expert_ffn=16
-run omni zen-omni 1 "lora.targets=[experts.*.mlp]"
+run omni zen-omni 1 "lora.targets=[experts.*.mlp]" model.vision.layers=0 model.audio.layers=0  # the text backbone
 
 "$python" - "$work" <<'PY'
 import json, os, sys
