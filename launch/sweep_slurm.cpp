@@ -46,7 +46,7 @@ std::string SlurmDir(const SweepSlurmJob& job, const SweepSpec& spec) {
 }
 
 // `zen sweep SWEEP [OVERRIDE...]` as the scripts run it, every word quoted.
-std::string SweepCommand(const SweepSlurmJob& job) {
+std::string SweepCommandLine(const SweepSlurmJob& job) {
   std::string command = absl::StrCat(ShellQuoted(job.zen_binary), " sweep ", ShellQuoted(job.sweep_path));
   for (const std::string& o : job.overrides) absl::StrAppend(&command, " ", ShellQuoted(o));
   return command;
@@ -94,7 +94,7 @@ std::string RenderSweepArrayScript(const SweepSlurmJob& job, const SweepSpec& sp
   for (const std::string& option : job.sbatch_options) script += absl::StrCat("#SBATCH ", option, "\n");
   script += "\n# array task -> run folder below the sweep's output_dir\n";
   for (const SweepRun& run : runs) script += absl::StrCat("#   ", run.index, ": ", run.name, "\n");
-  script += absl::StrCat("\ncd ", ShellQuoted(job.workdir), "\n", SweepCommand(job),
+  script += absl::StrCat("\ncd ", ShellQuoted(job.workdir), "\n", SweepCommandLine(job),
                          " --run-index \"$SLURM_ARRAY_TASK_ID\" &\n", kForwardAndRequeue);
   return script;
 }
@@ -104,7 +104,7 @@ std::string RenderSweepSummaryScript(const SweepSlurmJob& job, const SweepSpec& 
                                     " after all its array tasks ended (written by `zen sweep --slurm`).\n");
   script += Header(JobName(spec) + "-summary", SlurmDir(job, spec) + "/summary.out", job);
   script += "#SBATCH --ntasks=1\n";
-  script += absl::StrCat("\ncd ", ShellQuoted(job.workdir), "\nexec ", SweepCommand(job), " --summary-only\n");
+  script += absl::StrCat("\ncd ", ShellQuoted(job.workdir), "\nexec ", SweepCommandLine(job), " --summary-only\n");
   return script;
 }
 
