@@ -28,6 +28,11 @@ const char kUsage[] =
     "  plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]\n"
     "       [--peak-tflops 989] [--fused-attention] [--json]\n"
     "                                                 memory per rank of every layout, which fit, wall time\n"
+    "  submit RECIPE [key=value ...] --nodes N --tasks-per-node T [--gpus-per-task G] [--time T]\n"
+    "       [--partition P] [--mpi pmix|mpirun] [--requeue] [--dry-run]\n"
+    "                                                 render a SLURM job script, sbatch it, print the job id\n"
+    "  sweep SWEEP.yaml [key=value ...] [--slurm] [--dry-run]\n"
+    "                                                 train every point of a grid/zip sweep, write summary.csv\n"
     "Recipes live in configs/recipes/; see README.md.\n";
 
 }  // namespace
