@@ -50,13 +50,16 @@ _slurm_start_munge() {
 }
 
 _slurm_write_conf() {
-  local node ctld_port slurmd_port
+  local node ctld_port slurmd_port first_job
   # slurmd -C: "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
   node=$(slurmd -C | head -1 | sed 's/^NodeName=[^ ]* //')
   ctld_port=$(_slurm_free_port)
   slurmd_port=$(_slurm_free_port)
   while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(_slurm_free_port); done
-  mkdir -p "$slurm_dir/state" "$slurm_dir/spool"
+  # Job ids (and TmpFS, where the PMIx plugin keeps per-step folders named by them) apart from another
+  # cluster of this kind on the machine, such as a second SLURM test that ctest runs at the same time.
+  first_job=$(( (ctld_port % 1000) * 1000 + 1 ))
+  mkdir -p "$slurm_dir/state" "$slurm_dir/spool" "$slurm_dir/tmp"
   cat >"$slurm_dir/slurm.conf" <<EOF
 ClusterName=zentest
 SlurmctldHost=localhost
@@ -69,6 +72,8 @@ CredType=cred/munge
 AuthInfo=socket=$slurm_dir/run/munge.sock,cred_expire=5
 StateSaveLocation=$slurm_dir/state
 SlurmdSpoolDir=$slurm_dir/spool
+TmpFS=$slurm_dir/tmp
+FirstJobId=$first_job
 SlurmctldPidFile=$slurm_dir/run/slurmctld.pid
 SlurmdPidFile=$slurm_dir/run/slurmd.pid
 SlurmctldLogFile=$slurm_dir/log/slurmctld.log
