@@ -158,6 +158,7 @@ absl::Status ApplySubmitFlags(const std::vector<std::pair<std::string, std::stri
                                    spec.time, " (", limit, " s)"));
     }
   }
+  ZEN_RETURN_IF_ERROR(CheckName("--job-name", spec.job_name));  // also the default, the recipe's file name
   ZEN_RETURN_IF_ERROR(CheckPath("the working directory", spec.workdir));
   return CheckPath("output_dir", spec.output_dir);
 }

@@ -113,6 +113,7 @@ TEST(JobScript, BadFlagsAreBadInputNamingTheFlag) {
     JobSpec spec;
     spec.workdir = "/w";
     spec.output_dir = "/w/out";
+    spec.job_name = "zen-nano-lora";
     const absl::Status s = ApplySubmitFlags(flags, spec);
     EXPECT_TRUE(IsBadInput(s)) << message;
     EXPECT_TRUE(Has(std::string(s.message()), message)) << s.message() << " lacks " << message;
@@ -123,9 +124,19 @@ TEST(JobScript, AnOutputDirWithASpaceCannotGoOnAnSbatchLine) {
   JobSpec spec;
   spec.workdir = "/w";
   spec.output_dir = "/w/my runs";
+  spec.job_name = "zen-nano-lora";
   const absl::Status s = ApplySubmitFlags({{"--nodes", "1"}, {"--tasks-per-node", "1"}}, spec);
   EXPECT_TRUE(IsBadInput(s));
   EXPECT_TRUE(Has(std::string(s.message()), "output_dir: \"/w/my runs\"")) << s.message();
+}
+
+TEST(JobScript, ADefaultJobNameThatAnSbatchLineCannotHoldAsksForJobName) {
+  JobSpec spec;
+  spec.workdir = "/w";
+  spec.output_dir = "/w/out";
+  spec.job_name = "my recipe";  // from configs/my recipe.yaml
+  const absl::Status s = ApplySubmitFlags({{"--nodes", "1"}, {"--tasks-per-node", "1"}}, spec);
+  EXPECT_TRUE(Has(std::string(s.message()), "--job-name: \"my recipe\"")) << s.message();
 }
 
 TEST(JobScript, SlurmTimeFormsBecomeSeconds) {
