@@ -1,10 +1,8 @@
 #include "launch/job_script.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -15,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "launch/sweep_runner.h"  // SpawnCapturingStdout
 
 namespace zen {
 namespace fs = std::filesystem;
@@ -207,13 +206,8 @@ absl::StatusOr<std::string> SubmitJob(const JobSpec& spec) {
   const std::string path = JobScriptPath(spec);
   ZEN_RETURN_IF_ERROR(WriteScript(path, script));
   // sbatch's own messages (a refused job) go to our stderr; its stdout is the id.
-  FILE* sbatch = popen(absl::StrCat("sbatch --parsable ", ShellWord(path)).c_str(), "r");
-  if (sbatch == nullptr) return absl::InternalError("sbatch: cannot start a shell to run it");
-  std::string out;
-  char buffer[256];
-  while (std::fgets(buffer, sizeof buffer, sbatch) != nullptr) out += buffer;
-  const int status = pclose(sbatch);
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int code = 0;
+  ZEN_ASSIGN_OR_RETURN(const std::string out, SpawnCapturingStdout({"sbatch", "--parsable", path}, &code));
   if (code == 127) return absl::UnavailableError("sbatch: not found (is SLURM installed on this node?)");
   if (code != 0) return absl::InternalError(absl::StrCat("sbatch ", path, " failed (exit ", code, ")"));
   // --parsable prints "jobid" or "jobid;cluster".
