@@ -11,13 +11,8 @@ cd "$work"
 
 "$python" "$src/tests/cli/lib/make_omni_data.py" "$work/omni" > /dev/null
 recipe=$src/configs/recipes/zen-omni-lora.yaml
-tiny=(model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16 model.vocab=512
-      model.experts=4 model.top_k=2 model.expert_ffn=32 model.vision.layers=1 model.vision.hidden=32
-      model.vision.heads=2 model.vision.ffn=64 model.vision.image_size=28 model.vision.video_size=28
-      model.vision.merge=2 model.vision.video_frames=4 model.audio.layers=1 model.audio.hidden=32
-      model.audio.heads=2 model.audio.ffn=64 model.audio.mel_bins=16 model.audio.chunk_frames=64
-      model.audio.pool=2 model.image_token_id=509 model.video_token_id=510 model.audio_token_id=511
-      tokenizer.path=bytes data.path=shards)
+source "$src/tests/cli/lib/omni_tiny.sh"
+tiny=("${omni_tiny[@]}")
 "$zen" data prepare --recipe "$recipe" "${tiny[@]}" --input omni/omni.jsonl --threads 2 > /dev/null
 train=("${tiny[@]}" model.ffn=128 "~lora" optim.lr=3e-3 optim.warmup_steps=0 train.seq_len=96 train.global_batch_size=8
        train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120)
