@@ -20,7 +20,9 @@ if(NOT rc EQUAL 0)
 endif()
 list(APPEND CMAKE_PREFIX_PATH "${ZEN_TORCH_PREFIX}")
 
-# The wheel's libtorch is CUDA-enabled (cu130), so its CMake config needs the CUDA toolkit of that version.
+# The wheel's libtorch is CUDA-enabled (cu130), so its CMake config needs the CUDA toolkit of that version:
+# the machine's, or one assembled from the venv's NVIDIA wheels (cmake/CudaToolkit.cmake).
+include(${CMAKE_CURRENT_LIST_DIR}/CudaToolkit.cmake)
 find_package(Torch REQUIRED)
 set(ZEN_TORCH_LIB_DIR "${ZEN_TORCH_PREFIX}/../../lib")
 
