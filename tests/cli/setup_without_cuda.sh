@@ -14,10 +14,13 @@ zen=$1 src=$2 python=$3
 skip() { echo "SKIPPED: $*"; exit 0; }
 fail() { echo "FAIL: $*"; exit 1; }
 
-# names_of_toolkit_files ROOT...: the names NVIDIA's toolkit wheels install (bin/, include/, nvvm/
-# entries; lib/ libraries as their stem, libcudart.so.13 -> libcudart, not lib/cmake), one a line.
+# names_of_toolkit_files ROOT...: the toolkit's programs and the names NVIDIA's toolkit wheels install
+# (bin/, include/, nvvm/ entries; lib/ libraries as their stem, libcudart.so.13 -> libcudart), one a line.
 names_of_toolkit_files() {
   local root
+  # The toolkit's programs, whether or not the venv has the wheels that ship them.
+  printf '%s\n' nvcc nvcc.profile ptxas nvlink fatbinary cudafe++ bin2c cicc nvdisasm cuobjdump cu++filt \
+    __nvcc_device_query cuda_runtime.h cuda.h libcudart
   for root in "$@"; do
     ls -A "$root/bin" "$root/include" "$root/nvvm" 2> /dev/null | grep -v -e '^$' -e ':$' || true
     ls -A "$root/lib" 2> /dev/null | grep '^lib' | sed -E 's/\.so(\..*)?$//; s/\.a$//'
@@ -128,7 +131,7 @@ EOF
   echo "probe: $versions"
   local want=$(( ${cuda_version%%.*} * 1000 + ${cuda_version##*.} * 10 ))
   [ "$(echo "$versions" | cut -d' ' -f2)" = "$want" ] || fail "cudart from the wheels is not CUDA $cuda_version: $versions"
-  echo "PASS: configured without a CUDA toolkit, CUDA $cuda_version from the venv's wheels, CUDA/NCCL path built"
+  echo "PASS: configured without a CUDA toolkit, CUDA $cuda_version from the venv's wheels, CUDA/NCCL path in the build"
 }
 
 # By hand, the whole set-up of a fresh clone without a toolkit (docs/build.md):
