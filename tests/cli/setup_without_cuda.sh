@@ -3,8 +3,9 @@
 # namespace hides every installed toolkit (/usr/local/cuda*, /opt/cuda*), and nvcc and the CUDA headers and
 # libraries wherever else they lie (any file named as one in NVIDIA's toolkit wheels, in the PATH folders
 # and the system include and library folders), then configures zen in a scratch build folder as
-# scripts/setup.sh does. Proves: the namespace shows no toolkit, configure succeeds with the CUDA pieces
-# from the venv's NVIDIA wheels at torch's CUDA version and says so, nvcc from the wheels compiled and
+# scripts/setup.sh does, with an nvcc 12.4 on PATH. Proves: the namespace shows no toolkit, configure passes
+# over the other nvcc and succeeds with the CUDA pieces from the venv's NVIDIA wheels at torch's CUDA
+# version and says so, nvcc from the wheels compiled and
 # linked CMake's and torch's CUDA probes, and the CUDA/NCCL path (parallel/nccl_communicator.cpp, linked
 # with the wheels' libcudart and libnccl) is in the build; a program against those headers and libraries
 # compiles, links and runs. Where a mount namespace cannot be made it prints SKIPPED and exits 0.
@@ -85,13 +86,18 @@ hide_toolkits() {
 # checks where its CUDA came from and that the CUDA/NCCL path is built.
 configure_and_check() {
   local work=$1 build=$1/build
-  if ! env -u CUDA_HOME -u CUDA_PATH -u CUDACXX -u CUDAToolkit_ROOT \
+  # A login node's other CUDA: an nvcc of another version on PATH, which configure must pass over.
+  mkdir -p "$work/other-cuda/bin"
+  printf '#!/bin/sh\necho "Cuda compilation tools, release 12.4, V12.4.131"\n' > "$work/other-cuda/bin/nvcc"
+  chmod +x "$work/other-cuda/bin/nvcc"
+  if ! env -u CUDA_HOME -u CUDA_PATH -u CUDACXX -u CUDAToolkit_ROOT PATH="$work/other-cuda/bin:$PATH" \
       cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEN_PYTHON="$python" \
       > "$work/configure.log" 2>&1; then
     tail -40 "$work/configure.log"
     fail "configure without a CUDA toolkit failed (log above)"
   fi
-  grep -E "zen: CUDA|PyTorch: CUDA|CUDA compiler ABI|Header version" "$work/configure.log"
+  grep -E "zen: |PyTorch: CUDA|CUDA compiler ABI|Header version" "$work/configure.log"
+  grep -qF "zen: ignoring $work/other-cuda/bin/nvcc" "$work/configure.log" || fail "configure did not pass over nvcc 12.4"
   local cuda_version
   cuda_version=$("$python" -c 'import torch; print(torch.version.cuda)')
   grep -qF "zen: CUDA $cuda_version from the venv's NVIDIA wheels ($build/cuda)" "$work/configure.log" \
