@@ -5,10 +5,9 @@
 # and the system include and library folders), then configures zen in a scratch build folder as
 # scripts/setup.sh does, with an nvcc 12.4 on PATH. Proves: the namespace shows no toolkit, configure passes
 # over the other nvcc and succeeds with the CUDA pieces from the venv's NVIDIA wheels at torch's CUDA
-# version and says so, nvcc from the wheels compiled and
-# linked CMake's and torch's CUDA probes, and the CUDA/NCCL path (parallel/nccl_communicator.cpp, linked
-# with the wheels' libcudart and libnccl) is in the build; a program against those headers and libraries
-# compiles, links and runs. Where a mount namespace cannot be made it prints SKIPPED and exits 0.
+# version and says so, nvcc from the wheels compiled and linked CMake's and torch's CUDA probes, and the
+# CUDA/NCCL path (parallel/nccl_communicator.cpp, linked with the wheels' libcudart and libnccl) is in the
+# build; a program against those headers and libraries compiles, links and runs. Where a mount namespace cannot be made it prints SKIPPED and exits 0.
 set -euo pipefail
 zen=$1 src=$2 python=$3
 
