@@ -45,4 +45,4 @@ if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build build -j "$(nproc)"
-echo "setup: built build/zen with the CUDA toolkit from the $(sed -n 's/^ZEN_CUDA_SOURCE:INTERNAL=//p' build/CMakeCache.txt)"
+echo "setup: built build/zen; CUDA from the $(sed -n 's/^ZEN_CUDA_SOURCE:INTERNAL=//p' build/CMakeCache.txt)"
