@@ -1,5 +1,6 @@
-// Loading a recipe: the recipe file over its model file (and a Hugging Face config.json when given),
-// then `key=value` / `~key` overrides, then the strict schema and validation.
+// Loading a recipe: the recipe file over its model file, or over a Hugging Face config.json's architecture
+// when one is given (core/hf_config.h), then `key=value` / `~key` overrides, then the strict schema and
+// validation.
 #pragma once
 
 #include <string>
@@ -16,9 +17,6 @@ struct LoadedRecipe {
 };
 
 absl::StatusOr<LoadedRecipe> LoadRecipe(const std::string& path, const std::vector<std::string>& overrides);
-
-// The model keys a Hugging Face config.json implies (model.layers, model.hidden, ...), as a tree.
-absl::StatusOr<ConfigTree> ModelTreeFromHfConfig(const std::string& config_json_path);
 
 // config.resolved.yaml's text.
 std::string ResolvedYaml(const Recipe& recipe);

@@ -1,6 +1,6 @@
 """Builds a tiny random Qwen3MoeForCausalLM with Hugging Face transformers and saves what zen must reproduce.
 
-usage: make_tiny_qwen3_moe.py OUT_DIR [--sparse-step S]
+usage: make_tiny_qwen3_moe.py OUT_DIR [--sparse-step S] [--vocab V]
 writes OUT_DIR/model/ (config.json + model.safetensors in the Hub checkpoints' per-expert layout:
 mlp.experts.{e}.{gate,up,down}_proj.weight, which transformers 5 fuses on load) and
 OUT_DIR/fixture.safetensors: input_ids (2, 12) int64, logits (2, 12, vocab) f32, loss () f32 (the mean
@@ -42,11 +42,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
     parser.add_argument("--sparse-step", type=int, default=1)
+    parser.add_argument("--vocab", type=int, default=128)  # >= 259 for zen's byte-level demo task
     args = parser.parse_args()
 
     torch.manual_seed(4321)
     config = Qwen3MoeConfig(
-        vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+        vocab_size=args.vocab, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1e6,
         tie_word_embeddings=False, decoder_sparse_step=args.sparse_step, moe_intermediate_size=32,
         num_experts=4, num_experts_per_tok=2, norm_topk_prob=True, output_router_logits=False,

@@ -1,5 +1,5 @@
 // The ModelSpec a transformers Qwen3 / Qwen3-MoE config.json describes, for the oracle tests. core/ has
-// the real reader (core/recipe_loader.h); this one keeps the oracles independent of it.
+// the real reader (core/hf_config.h); this one keeps the oracles independent of it.
 #pragma once
 
 #include <fstream>

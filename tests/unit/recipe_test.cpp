@@ -137,7 +137,7 @@ TEST(Recipe, ResolvedYamlLoadsBackToTheSameRecipe) {
 }
 
 TEST(Recipe, HuggingFaceConfigSuppliesTheShapes) {
-  const std::string config = WriteTemp("config.json", R"({"num_hidden_layers": 3, "hidden_size": 96,
+  const std::string config = WriteTemp("config.json", R"({"model_type": "qwen3", "num_hidden_layers": 3, "hidden_size": 96,
     "num_attention_heads": 6, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 160,
     "vocab_size": 320, "max_position_embeddings": 512, "rope_theta": 10000.0, "rms_norm_eps": 1e-5,
     "tie_word_embeddings": true})");
