@@ -47,4 +47,8 @@ absl::StatusOr<FlagArgs> ParseFlags(const Args& args, const std::vector<std::str
 // Prints the status (if not OK) and returns the exit code it maps to.
 int ExitCode(const absl::Status& status);
 
+// Prints core/recipe_warnings.h's warnings about a loaded recipe ("zen: warning: ..."), on rank 0, once.
+struct LoadedRecipe;
+void PrintRecipeWarnings(const LoadedRecipe& loaded);
+
 }  // namespace zen

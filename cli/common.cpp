@@ -2,7 +2,11 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/derived.h"          // defines: TotalSteps
 #include "core/log.h"
+#include "core/recipe_loader.h"
+#include "core/recipe_warnings.h"
+#include "data/source.h"           // defines: TokensPerEpochOf
 
 namespace zen {
 
@@ -41,6 +45,14 @@ int ExitCode(const absl::Status& status) {
   if (status.ok()) return 0;
   Log0(absl::StrCat("zen: ", status.message()));
   return IsBadInput(status) ? 2 : 1;
+}
+
+void PrintRecipeWarnings(const LoadedRecipe& loaded) {
+  if (LogRank() != 0) return;
+  const int64_t total_steps = TotalSteps(loaded.recipe.train, TokensPerEpochOf(loaded.recipe));
+  for (const std::string& warning : RecipeWarnings(loaded.recipe, loaded.tree, total_steps)) {
+    Log0(absl::StrCat("zen: warning: ", warning));
+  }
 }
 
 }  // namespace zen

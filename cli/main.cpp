@@ -1,39 +1,31 @@
-// zen: train and fine-tune the Zen model family. `zen help` lists the subcommands.
+// zen: train and fine-tune the Zen model family. `zen --help` lists the subcommands, `zen <command> --help`
+// explains one (cli/usage.cpp), `zen --version` names the build (cli/version.cpp).
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 
 namespace {
 
-const char kUsage[] =
-    "usage: zen <command> [arguments]\n"
-    "  train RECIPE [key=value | ~key ...]            train (one process, or every rank of mpirun/srun)\n"
-    "  validate RECIPE [key=value ...] [--json]       resolve and check a recipe, print derived numbers\n"
-    "  eval RECIPE [key=value ...] --input FILE        mean next-token loss per JSON line {\"ids\"} or {\"text\"}\n"
-    "                                                 (any layout under mpirun), then perplexity\n"
-    "  tokenize --tokenizer PATH|bytes                JSON lines {\"text\"} on stdin -> {\"ids\"} on stdout\n"
-    "  data prepare --tokenizer PATH --input FILE... --output DIR [--format text|jsonl|chat]\n"
-    "       [--loss-mask all|assistant|last] [--fim-rate R] [--seed S] [--threads N] [--skip-bad]\n"
-    "                                                 tokenize text / JSONL / chat JSONL into token shards\n"
-    "  export RECIPE [key=value ...] --format hf|peft --out DIR\n"
-    "                                                 the latest checkpoint as a Hugging Face folder (LoRA\n"
-    "                                                 merged) or a PEFT adapter\n"
-    "  generate RECIPE [key=value ...] --prompt TEXT | --input FILE [--chat] [--max-new-tokens N]\n"
-    "       [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-    "                                                 continue prompts with the recipe's model (one process)\n"
-    "  plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]\n"
-    "       [--peak-tflops 989] [--fused-attention] [--json]\n"
-    "                                                 memory per rank of every layout, which fit, wall time\n"
-    "  submit RECIPE [key=value ...] --nodes N --tasks-per-node T [--gpus-per-task G] [--time T]\n"
-    "       [--partition P] [--mpi pmix|mpirun] [--requeue] [--dry-run]\n"
-    "                                                 render a SLURM job script, sbatch it, print the job id\n"
-    "  sweep SWEEP.yaml [key=value ...] [--slurm] [--dry-run]\n"
-    "                                                 train every point of a grid/zip sweep, write summary.csv\n"
-    "Recipes live in configs/recipes/; see README.md.\n";
+bool IsHelpFlag(const std::string& arg) { return arg == "--help" || arg == "-h"; }
+
+// `zen help [COMMAND]`, `zen --help`: exit 0 (stdout); an unknown COMMAND is exit 2.
+int Help(const std::string& command) {
+  if (command.empty()) {
+    std::fputs(zen::UsageOverview().c_str(), stdout);
+    return 0;
+  }
+  const std::optional<std::string> help = zen::CommandHelp(command);
+  if (!help) {
+    std::fprintf(stderr, "zen: unknown command \"%s\"\n%s", command.c_str(), zen::UsageOverview().c_str());
+    return 2;
+  }
+  std::fputs(help->c_str(), stdout);
+  return 0;
+}
 
 }  // namespace
 
@@ -50,14 +42,25 @@ int main(int argc, char** argv) {
       {"plan", zen::PlanCommand},
       {"sweep", zen::SweepCommand},
   };
-  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  auto it = commands.find(argv[1]);
-  if (it == commands.end()) {
-    std::fprintf(stderr, "zen: unknown command \"%s\"\n%s", argv[1], kUsage);
+  if (argc < 2) {
+    std::fputs(zen::UsageOverview().c_str(), stderr);
     return 2;
   }
-  return it->second(zen::Args(argv + 2, argv + argc));
+  const std::string first = argv[1];
+  const zen::Args rest(argv + 2, argv + argc);
+  if (first == "help" || IsHelpFlag(first)) return Help(rest.empty() ? "" : rest.front());
+  if (first == "--version" || first == "version") {
+    std::fputs(zen::VersionText().c_str(), stdout);
+    return 0;
+  }
+  auto it = commands.find(first);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "zen: unknown command \"%s\"\n%s", first.c_str(), zen::UsageOverview().c_str());
+    return 2;
+  }
+  // --help anywhere after the command asks for its help, whatever else the line holds.
+  for (const std::string& arg : rest) {
+    if (IsHelpFlag(arg)) return Help(first);
+  }
+  return it->second(rest);
 }

@@ -19,6 +19,7 @@ int TrainCommand(const Args& args) {
   auto loaded = LoadRecipe(parsed->recipe, parsed->overrides);
   if (!loaded.ok()) return ExitCode(loaded.status());
   if (auto layout = CheckLayout(loaded->recipe, world.size); !layout.ok()) return ExitCode(layout.status());
+  PrintRecipeWarnings(*loaded);
 
   auto result = Train(loaded->recipe);
   if (!result.ok()) {

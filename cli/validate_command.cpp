@@ -5,6 +5,7 @@
 #include "core/recipe_loader.h"
 #include "core/recipe_schema.h"
 #include "data/source.h"
+#include "parallel/grid.h"  // defines: CheckLayoutShapes
 #include "trainer/derived_report.h"
 
 namespace zen {
@@ -41,6 +42,11 @@ int ValidateCommand(const Args& args) {
   auto loaded = LoadRecipe(parsed->recipe, parsed->overrides);
   if (!loaded.ok()) return ExitCode(loaded.status());
   const Recipe& recipe = loaded->recipe;
+  // What `zen train` would refuse on any number of ranks is refused here too.
+  if (const absl::Status shapes = CheckLayoutShapes(recipe); !shapes.ok()) {
+    return ExitCode(Annotate(shapes, parsed->recipe));
+  }
+  PrintRecipeWarnings(*loaded);
   nlohmann::json derived = DerivedNumbers(recipe);
   // A finite dataset (the demo task, prepared shards) also ends the run after train.epochs passes.
   if (const std::optional<double> tokens = TokensPerEpochOf(recipe)) {

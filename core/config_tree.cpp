@@ -1,9 +1,7 @@
 #include "core/config_tree.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_split.h"
+#include "core/yaml_parse.h"
 
 namespace zen {
 
@@ -13,12 +11,7 @@ std::vector<std::string> SplitDotted(const std::string& dotted) {
 
 absl::StatusOr<ConfigTree> ConfigTree::FromString(const std::string& yaml, const std::string& origin) {
   ConfigTree tree;
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return BadInput(absl::StrCat(origin, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
-  }
+  ZEN_ASSIGN_OR_RETURN(const YAML::Node parsed, ParseYaml(yaml, origin));
   if (parsed.IsNull()) return tree;
   if (!parsed.IsMap()) return BadInput(absl::StrCat(origin, ": expected a mapping of keys at the top level"));
   tree.root_ = YAML::Clone(parsed);
@@ -27,11 +20,8 @@ absl::StatusOr<ConfigTree> ConfigTree::FromString(const std::string& yaml, const
 }
 
 absl::StatusOr<ConfigTree> ConfigTree::FromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return BadInput(absl::StrCat(path, ": cannot read the file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return FromString(text.str(), path);
+  ZEN_ASSIGN_OR_RETURN(const std::string text, ReadYamlText(path));
+  return FromString(text, path);
 }
 
 void ConfigTree::RecordOrigins(const YAML::Node& node, const std::string& prefix, const std::string& file) {

@@ -40,6 +40,10 @@ void EraseArchitecture(ConfigTree& model_file) {
 
 absl::StatusOr<LoadedRecipe> LoadRecipe(const std::string& path, const std::vector<std::string>& overrides) {
   ZEN_ASSIGN_OR_RETURN(ConfigTree recipe_tree, ConfigTree::FromFile(path));
+  if (recipe_tree.root().size() == 0) {
+    return BadInput(absl::StrCat(path, ": the recipe is empty; a recipe names its model (model.file: "
+                                 "../models/zen-nano.yaml) and its settings, as configs/recipes/*.yaml do"));
+  }
   // Overrides may change model.file, so apply them before reading it (and again on the merged tree).
   ConfigTree peek = recipe_tree;
   ZEN_RETURN_IF_ERROR(ApplyOverrides(peek, overrides));
@@ -66,6 +70,10 @@ absl::StatusOr<LoadedRecipe> LoadRecipe(const std::string& path, const std::vect
   }
   merged.Merge(recipe_tree);
   ZEN_RETURN_IF_ERROR(ApplyOverrides(merged, overrides));
+  if (!merged.Has("model")) {
+    return BadInput(absl::StrCat(path, ": model: missing; name the architecture with model.file (a "
+                                 "configs/models/ file), model.hf_config (a config.json) or model.checkpoint"));
+  }
 
   LoadedRecipe loaded{Recipe{}, merged};
   ZEN_RETURN_IF_ERROR(ReadRecipe(merged, loaded.recipe));

@@ -85,7 +85,8 @@ void CheckModel(const ModelSpec& m, Checker& c) {
             absl::StrCat("is unset and model.hidden (", m.hidden, ") is not divisible by model.heads (", m.heads, ")"));
   c.Require(m.heads % std::max<int64_t>(m.KvHeads(), 1) == 0, "model.kv_heads",
             absl::StrCat("must divide model.heads (", m.heads, "), got ", m.KvHeads()));
-  c.Require(m.HeadDim() % 2 == 0, "model.head_dim", "must be even (rotary embeddings rotate pairs)");
+  // HeadDim() divides by heads, which may be 0 here (reported above): never evaluate it then.
+  c.Require(m.heads <= 0 || m.HeadDim() % 2 == 0, "model.head_dim", "must be even (rotary embeddings rotate pairs)");
   c.Positive(m.vocab, "model.vocab");
   c.Positive(m.max_position, "model.max_position");
   c.Positive(m.rope_theta, "model.rope_theta");

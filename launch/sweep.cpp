@@ -1,15 +1,14 @@
 #include "launch/sweep.h"
 
 #include <cctype>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/recipe_loader.h"
+#include "core/yaml_parse.h"  // defines: ParseYaml, ReadYamlText
 
 namespace zen {
 namespace {
@@ -181,12 +180,7 @@ absl::Status NameSweepSource(const SweepSpec& spec, const SweepRun& run, const a
 }  // namespace
 
 absl::StatusOr<SweepSpec> ParseSweep(const std::string& yaml, const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return BadInput(absl::StrCat(path, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
-  }
+  ZEN_ASSIGN_OR_RETURN(const YAML::Node root, ParseYaml(yaml, path));
   if (!root.IsMap()) return BadInput(absl::StrCat(path, ": expected a mapping with recipe, grid/zip, output_dir"));
   static const std::set<std::string> kKeys = {"recipe", "overrides", "grid", "zip", "output_dir"};
   for (const auto& kv : root) {
@@ -211,11 +205,8 @@ absl::StatusOr<SweepSpec> ParseSweep(const std::string& yaml, const std::string&
 }
 
 absl::StatusOr<SweepSpec> LoadSweep(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return BadInput(absl::StrCat(path, ": cannot read the sweep file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseSweep(text.str(), path);
+  ZEN_ASSIGN_OR_RETURN(const std::string text, ReadYamlText(path));
+  return ParseSweep(text, path);
 }
 
 void AddCommandLineOverrides(SweepSpec& spec, const std::vector<std::string>& overrides) {

@@ -31,18 +31,19 @@ absl::Status CheckEncoderLayout(const ModelSpec& m, const Layout& l) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
+// tp, pp and ep as the recipe sets them (dp is left for the world size to decide).
+Layout RecipeDegrees(const Recipe& r) {
   Layout l;
   l.tp = r.parallel.tensor;
   l.pp = r.parallel.pipeline;
   l.ep = r.parallel.expert;
-  if (world_size % (l.tp * l.pp) != 0) {
-    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.pp,
-                                 " does not divide the world size ", world_size, " (ranks launched)"));
-  }
-  l.dp = world_size / (l.tp * l.pp);
+  return l;
+}
+
+}  // namespace
+
+absl::Status CheckLayoutShapes(const Recipe& r) {
+  const Layout l = RecipeDegrees(r);
   const ModelSpec& m = r.model;
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.heads, "model.heads"));
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.KvHeads(), "model.kv_heads"));
@@ -54,7 +55,6 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
     return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
                                  ") is fewer than the pipeline stages"));
   }
-  ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.dp, "the data-parallel size (world / (tensor × pipeline))"));
   if (l.ep > 1) {
     if (!m.IsMoe()) return BadInput(absl::StrCat("parallel.expert=", l.ep, ": the model has no experts"));
     ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", m.experts, "model.experts"));
@@ -63,14 +63,26 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
                       "state over the expert-data-parallel group; use one or the other");
     }
   }
+  if (!r.parallel.stage_layers.empty()) {
+    ZEN_RETURN_IF_ERROR(StagesFromCounts(r.parallel.stage_layers, m.layers, l.pp).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
+  Layout l = RecipeDegrees(r);
+  if (world_size % (l.tp * l.pp) != 0) {
+    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.pp,
+                                 " does not divide the world size ", world_size, " (ranks launched)"));
+  }
+  l.dp = world_size / (l.tp * l.pp);
+  ZEN_RETURN_IF_ERROR(CheckLayoutShapes(r));
+  ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.dp, "the data-parallel size (world / (tensor × pipeline))"));
   const int64_t dp_batch = r.train.micro_batch_size * l.dp;
   if (r.train.global_batch_size % dp_batch != 0) {
     return BadInput(absl::StrCat("train.global_batch_size (", r.train.global_batch_size,
                                  ") must be a multiple of train.micro_batch_size × data-parallel size (",
                                  r.train.micro_batch_size, " × ", l.dp, ")"));
-  }
-  if (!r.parallel.stage_layers.empty()) {
-    ZEN_RETURN_IF_ERROR(StagesFromCounts(r.parallel.stage_layers, m.layers, l.pp).status());
   }
   const int64_t micro_batches = r.train.global_batch_size / dp_batch;
   if (l.pp > 1 && r.parallel.schedule == "1f1b" && micro_batches < l.pp) {

@@ -26,6 +26,10 @@ struct Coordinates {
 // A bad layout is BadInput explaining which key and which shape disagree.
 absl::StatusOr<Layout> CheckLayout(const Recipe& recipe, int64_t world_size);
 
+// The part of CheckLayout that needs no world size (heads, kv heads, vocab and widths by tp; layers and
+// stage_layers by pp; experts by ep), so that `zen validate` finds what `zen train` would refuse.
+absl::Status CheckLayoutShapes(const Recipe& recipe);
+
 Coordinates Locate(const Layout& layout, int64_t rank);
 
 class Grid {

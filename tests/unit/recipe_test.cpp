@@ -6,6 +6,8 @@
 
 #include "core/derived.h"
 #include "core/recipe_loader.h"
+#include "core/recipe_warnings.h"
+#include "parallel/grid.h"  // defines: CheckLayoutShapes
 
 namespace zen {
 namespace {
@@ -151,6 +153,114 @@ TEST(Recipe, HuggingFaceConfigSuppliesTheShapes) {
   EXPECT_EQ(m.vocab, 320);
   EXPECT_DOUBLE_EQ(m.rope_theta, 10000.0);
   EXPECT_DOUBLE_EQ(m.norm_eps, 1e-5);
+}
+
+// The status is bad input whose message holds every one of `parts`.
+void ExpectBadInputSaying(const absl::Status& status, const std::vector<std::string>& parts) {
+  EXPECT_TRUE(IsBadInput(status)) << status;
+  for (const std::string& part : parts) EXPECT_NE(status.message().find(part), std::string::npos) << status;
+}
+
+TEST(Recipe, AFolderAnEmptyFileOrNoModelIsBadInputNamingTheFile) {
+  const std::string empty = WriteTemp("empty.yaml", "# nothing but a comment\n");
+  ExpectBadInputSaying(LoadRecipe(empty, {}).status(), {empty, "the recipe is empty"});
+  const std::string folder = fs::path(empty).parent_path().string();
+  ExpectBadInputSaying(LoadRecipe(folder, {}).status(), {folder, "is a folder"});
+  const std::string no_model = WriteTemp("no_model.yaml", "train:\n  max_steps: 3\ndata:\n  source: demo\n");
+  ExpectBadInputSaying(LoadRecipe(no_model, {}).status(), {no_model, "model: missing", "model.file"});
+  // A model section without shapes: the first missing shape is named (heads = 0 once divided hidden by it).
+  const std::string shapeless = WriteTemp("shapeless.yaml", "model:\n  name: x\ndata:\n  source: demo\n");
+  ExpectBadInputSaying(LoadRecipe(shapeless, {"train.max_steps=3"}).status(), {"model.layers", "must be positive"});
+  ExpectBadInputSaying(LoadRecipe(kNano, {"model.heads=0"}).status(), {"model.heads", "must be positive"});
+}
+
+TEST(Recipe, AKeyGivenTwiceIsBadInputNamingBothLines) {
+  const std::string model = WriteTemp("dup_model.yaml", "model:\n  layers: 2\n  hidden: 64\n  layers: 3\n");
+  const std::string uses_model = WriteTemp("uses_dup_model.yaml", "model:\n  file: dup_model.yaml\n");
+  ExpectBadInputSaying(LoadRecipe(uses_model, {}).status(),
+                       {model + ":4: model.layers: given twice in this file (lines 2 and 4)"});
+  const std::string nested = WriteTemp("dup_nested.yaml", "model:\n  file: " + std::string(ZEN_SOURCE_DIR) +
+                                                              "/configs/models/zen-nano.yaml\noptim:\n  lr: 1e-4\n"
+                                                              "  warmup_steps: 3\n  lr: 1e-3\n");
+  ExpectBadInputSaying(LoadRecipe(nested, {}).status(), {nested + ":6: optim.lr", "lines 4 and 6"});
+  const std::string top = WriteTemp("dup_top.yaml", "output_dir: a\nmodel:\n  name: x\noutput_dir: b\n");
+  ExpectBadInputSaying(LoadRecipe(top, {}).status(), {top + ":4: output_dir", "lines 1 and 4"});
+}
+
+TEST(Recipe, LayoutShapesAreCheckedWithoutAWorldSize) {
+  auto loaded = LoadRecipe(kNano, {"model.heads=4", "model.kv_heads=4", "model.hidden=256", "parallel.tensor=3"});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();  // a legal recipe: only the layout is wrong
+  ExpectBadInputSaying(CheckLayoutShapes(loaded->recipe), {"parallel.tensor=3: model.heads (4) is not divisible by 3"});
+  // The same check CheckLayout makes for a world of 3 ranks.
+  ExpectBadInputSaying(CheckLayout(loaded->recipe, 3).status(), {"model.heads (4) is not divisible by 3"});
+  auto deep = LoadRecipe(kNano, {"model.layers=2", "parallel.pipeline=4"});
+  ASSERT_TRUE(deep.ok()) << deep.status();
+  ExpectBadInputSaying(CheckLayoutShapes(deep->recipe), {"model.layers (2) is fewer than the pipeline stages"});
+  auto dense_ep = LoadRecipe(kNano, {"parallel.expert=2"});
+  ASSERT_TRUE(dense_ep.ok()) << dense_ep.status();
+  ExpectBadInputSaying(CheckLayoutShapes(dense_ep->recipe), {"parallel.expert=2: the model has no experts"});
+  auto fine = LoadRecipe(kNano, {"parallel.tensor=2"});
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_TRUE(CheckLayoutShapes(fine->recipe).ok()) << CheckLayoutShapes(fine->recipe);
+}
+
+TEST(RecipeWarnings, AShippedRecipeHasNone) {
+  auto loaded = LoadRecipe(kNano, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(RecipeWarnings(loaded->recipe, loaded->tree, TotalSteps(loaded->recipe.train)).empty());
+}
+
+TEST(RecipeWarnings, AWarmupAsLongAsTheRunIsNamedWithItsLine) {
+  auto loaded = LoadRecipe(kNano, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::vector<std::string> warnings = RecipeWarnings(loaded->recipe, loaded->tree, /*total_steps=*/30);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("zen-nano-lora.yaml:17: optim.warmup_steps: 100 warmup steps but the run has only 30"),
+            std::string::npos) << warnings[0];
+  EXPECT_TRUE(RecipeWarnings(loaded->recipe, loaded->tree, /*total_steps=*/101).empty());
+}
+
+TEST(RecipeWarnings, ALearningRateTenTimesBeyondTheUsualRangeIsNamed) {
+  // LoRA: usual 1e-6..1e-3, warned outside 1e-7..1e-2; full training: usual 1e-7..1e-3, warned outside 1e-8..1e-2.
+  const std::vector<std::tuple<std::vector<std::string>, bool>> cases = {
+      {{"optim.lr=5e5"}, true},           {{"optim.lr=0.05"}, true},
+      {{"optim.lr=5e-8"}, true},          {{"optim.lr=5e-7"}, false},  // the guide's Zen-Next lr
+      {{"optim.lr=1e-2"}, false},         {{"~lora", "optim.lr=5e-8"}, false},
+      {{"~lora", "optim.lr=3e-3"}, false}, {{"~lora", "optim.lr=5e-9"}, true},
+      {{"~lora", "optim.lr=0.5"}, true},
+  };
+  for (const auto& [overrides, warned] : cases) {
+    auto loaded = LoadRecipe(kNano, overrides);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    const std::vector<std::string> warnings = RecipeWarnings(loaded->recipe, loaded->tree, 1000);
+    EXPECT_EQ(warnings.size(), warned ? 1u : 0u) << overrides.back();
+    if (warned && !warnings.empty()) {
+      EXPECT_NE(warnings[0].find("override '" + overrides.back() + "': optim.lr:"), std::string::npos) << warnings[0];
+      EXPECT_NE(warnings[0].find(loaded->recipe.lora.enabled ? "for LoRA" : "for full-parameter"), std::string::npos)
+          << warnings[0];
+    }
+  }
+}
+
+TEST(RecipeWarnings, AHuggingFaceCheckpointInAnotherDtypeIsNamed) {
+  const fs::path folder = fs::path(WriteTemp("placeholder", "")).parent_path() / "hf_bf16";
+  fs::create_directories(folder);
+  std::ofstream(folder / "config.json") << R"({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128, "vocab_size": 320,
+    "max_position_embeddings": 512, "torch_dtype": "bfloat16"})";
+  const std::vector<std::string> common = {"model.checkpoint=" + folder.string(), "train.seq_len=64"};
+  auto fp32 = LoadRecipe(kNano, common);
+  ASSERT_TRUE(fp32.ok()) << fp32.status();
+  const std::vector<std::string> warnings = RecipeWarnings(fp32->recipe, fp32->tree, 1000);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("train.dtype: fp32 but model.checkpoint's " + (folder / "config.json").string() +
+                             " stores bfloat16 weights"),
+            std::string::npos) << warnings[0];
+  std::vector<std::string> bf16 = common;
+  bf16.push_back("train.dtype=bf16");
+  auto matching = LoadRecipe(kNano, bf16);
+  ASSERT_TRUE(matching.ok()) << matching.status();
+  EXPECT_TRUE(RecipeWarnings(matching->recipe, matching->tree, 1000).empty());
 }
 
 TEST(DerivedNumbers, TotalStepsComeFromTheTokenBudgetCappedByMaxSteps) {

@@ -135,6 +135,9 @@ TEST(Sweep, FileErrorsNameTheFileLineAndKey) {
             "s.yaml: two runs have the same values (a=1): a value is listed twice");
   EXPECT_NE(ErrorOf("recipe: r.yaml\noutput_dir: o\ngrid: {output_dir: [x, y]}\n").find("output_dir cannot be swept"),
             std::string::npos);
+  // yaml-cpp would keep the first of two equal keys; the sweep would silently lose the second list.
+  EXPECT_EQ(ErrorOf("recipe: r.yaml\noutput_dir: o\ngrid:\n  lora.rank: [4]\n  lora.rank: [8]\n"),
+            "s.yaml:5: grid.lora.rank: given twice in this file (lines 4 and 5); keep one of them");
 }
 
 TEST(Sweep, PlanLoadsEveryRunsRecipeAndNamesAnUnknownSweptKey) {
