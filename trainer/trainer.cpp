@@ -241,7 +241,7 @@ absl::StatusOr<TrainResult> Train(const Recipe& recipe) {
   const int64_t threads = IntraOpThreads(recipe.train, world);
   torch::set_num_threads(static_cast<int>(threads));
   MemoryMeter::Install();
-  const PreemptionSignals signals;  // from here on SIGTERM / SIGUSR1 stop the run at the next step, saved
+  const PreemptionSignals signals;  // from here on SIGTERM / SIGUSR1 / SIGINT stop the run at the next step, saved
   TrainState state(recipe);
   // Collectives and autograd report failures as torch errors; they stop here and become a status.
   try {
