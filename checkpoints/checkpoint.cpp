@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,10 +10,13 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "checkpoints/safetensors.h"
+#include "core/log.h"
 #include "data/mapped_file.h"
 #include "data/sha256.h"
 
@@ -124,20 +126,24 @@ absl::StatusOr<CheckpointManifest> GatherManifest(const std::string& tmp, const 
   return m;
 }
 
-// Deletes complete checkpoints beyond the newest `keep`, and abandoned .tmp folders.
-void Prune(const std::string& root, int64_t keep) {
-  std::vector<std::string> complete;
+// Rotation after step `saved` was committed: of the complete checkpoints up to `saved` only the newest
+// `keep` remain (0 = all), so the one just saved, which `latest` names, always stays. Checkpoints newer
+// than `saved` (a run resumed from an earlier one: train.resume_from) are left for the run to save over,
+// and abandoned .tmp folders are removed.
+void Prune(const std::string& root, int64_t keep, int64_t saved) {
   if (DIR* dir = opendir(root.c_str())) {
     while (dirent* e = readdir(dir)) {
       const std::string name = e->d_name;
-      if (name.rfind("step-", 0) == 0) complete.push_back(name);
       if (name.rfind(".step-", 0) == 0) RemoveTree(root + "/" + name);
     }
     closedir(dir);
   }
-  std::sort(complete.begin(), complete.end());
   if (keep <= 0) return;
-  for (size_t i = 0; i + keep < complete.size(); ++i) RemoveTree(root + "/" + complete[i]);
+  std::vector<int64_t> older;
+  for (int64_t step : CompleteCheckpointSteps(root)) {
+    if (step <= saved) older.push_back(step);
+  }
+  for (size_t i = 0; i + keep < older.size(); ++i) RemoveTree(CheckpointDir(root, older[i]));
 }
 
 // Test hook: ZEN_TEST_FAULT="RANK:STEP:killsave" kills this rank with SIGKILL after it wrote its shard of
@@ -149,15 +155,6 @@ void MaybeDieMidSave(int64_t rank, int64_t step) {
   if (spec == nullptr || std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
   if (std::string(kind) == "killsave" && fault_rank == rank && fault_step == step) ::raise(SIGKILL);
 }
-
-}  // namespace
-
-void RemoveTree(const std::string& path) {
-  nftw(path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); }, 16,
-       FTW_DEPTH | FTW_PHYS);
-}
-
-namespace {
 
 std::string TmpDir(const std::string& root, int64_t step) { return root + "/." + StepName(step) + ".tmp"; }
 
@@ -208,7 +205,7 @@ absl::Status CommitCheckpoint(const std::string& root, const CheckpointInfo& inf
       ZEN_RETURN_IF_ERROR(FsyncPath(root));
       ZEN_RETURN_IF_ERROR(WriteTextAtomically(root + "/" + kLatest, StepName(info.step) + "\n"));
       ZEN_RETURN_IF_ERROR(FsyncPath(root));
-      Prune(root, keep);
+      Prune(root, keep, info.step);
       return absl::OkStatus();
     }();
   }
@@ -254,19 +251,72 @@ absl::Status AsyncCheckpointWriter::Finish() {
   return CommitCheckpoint(root_, info_, *world_, keep_, written_);
 }
 
+std::string CheckpointDir(const std::string& root, int64_t step) { return root + "/" + StepName(step); }
+
+std::vector<int64_t> CompleteCheckpointSteps(const std::string& root) {
+  std::vector<int64_t> steps;
+  if (DIR* dir = opendir(root.c_str())) {
+    while (dirent* e = readdir(dir)) {
+      long long step = -1;
+      char rest = 0;
+      if (std::sscanf(e->d_name, "step-%lld%c", &step, &rest) != 1 || step < 0) continue;
+      if (access(CheckpointDir(root, step).append("/").append(kManifestName).c_str(), F_OK) == 0) {
+        steps.push_back(step);
+      }
+    }
+    closedir(dir);
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& root) {
   std::ifstream latest(root + "/" + kLatest);
+  const bool exists = latest.is_open();
   std::string name;
-  if (!latest || !std::getline(latest, name) || name.empty()) {
-    return absl::NotFoundError(absl::StrCat(root, ": no complete checkpoint"));
+  const bool named = exists && std::getline(latest, name) && !name.empty();
+  if (named && name.find('/') == std::string::npos &&
+      access((root + "/" + name + "/" + kManifestName).c_str(), F_OK) == 0) {
+    return root + "/" + name;
   }
-  return root + "/" + name;
+  const std::vector<int64_t> complete = CompleteCheckpointSteps(root);
+  if (complete.empty()) return absl::NotFoundError(absl::StrCat(root, ": no complete checkpoint"));
+  // A pointer lost or damaged (an empty file after a full disk, hand editing): the newest complete
+  // checkpoint is what it would have named, never an older one.
+  const std::string why = !exists ? "is missing"
+                          : named ? absl::StrCat("names ", name, ", which is no complete checkpoint")
+                                  : "is empty";
+  const std::string found = CheckpointDir(root, complete.back());
+  Log0(absl::StrCat("zen: ", root, "/", kLatest, " ", why, "; using the newest complete checkpoint found by "
+                    "scanning, ", found));
+  return found;
+}
+
+std::string EarlierCheckpointAdvice(const std::string& dir) {
+  const size_t slash = dir.find_last_of('/');
+  const std::string root = slash == std::string::npos ? "." : dir.substr(0, slash);
+  long long step = -1;
+  char rest = 0;
+  if (std::sscanf(dir.c_str() + (slash == std::string::npos ? 0 : slash + 1), "step-%lld%c", &step, &rest) != 1) {
+    step = std::numeric_limits<long long>::max();  // not a step folder (best/, another run's): all are earlier
+  }
+  std::vector<std::string> earlier;
+  for (int64_t s : CompleteCheckpointSteps(root)) {
+    if (s < step) earlier.push_back(absl::StrCat(s));
+  }
+  if (earlier.empty()) {
+    return "no earlier complete checkpoint is left to resume from (train.resume_from=STEP|PATH names one)";
+  }
+  return absl::StrCat("resume from an earlier checkpoint with train.resume_from=STEP (complete ones in ", root,
+                      ": step ", absl::StrJoin(earlier, ", "), ")");
 }
 
 absl::StatusOr<CheckpointReader> CheckpointReader::Open(const std::string& dir) {
   CheckpointReader reader;
   reader.dir_ = dir;
-  ZEN_ASSIGN_OR_RETURN(reader.manifest_, ReadCheckpointManifest(dir + "/" + kManifestName));
+  absl::StatusOr<CheckpointManifest> manifest = ReadCheckpointManifest(dir + "/" + kManifestName);
+  if (!manifest.ok()) return BadInput(absl::StrCat(manifest.status().message(), "; ", EarlierCheckpointAdvice(dir)));
+  reader.manifest_ = *std::move(manifest);
   for (const CheckpointSlice& s : reader.manifest_.slices) reader.slices_[s.name].push_back(s);
   return reader;
 }
@@ -281,7 +331,7 @@ absl::StatusOr<const std::map<std::string, torch::Tensor>*> CheckpointReader::Fi
   ZEN_ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::Open(path));
   if (static_cast<int64_t>(mapped.bytes().size()) != entry->bytes || Sha256Hex(mapped.bytes()) != entry->sha256) {
     return BadInput(absl::StrCat(path, ": size or sha256 differs from ", kManifestName,
-                                 " (a truncated or corrupt shard); resume from an earlier checkpoint"));
+                                 " (a truncated or corrupt shard); ", EarlierCheckpointAdvice(dir_)));
   }
   ZEN_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(path));
   return &files_.emplace(name, std::move(tensors)).first->second;

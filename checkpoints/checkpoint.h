@@ -23,6 +23,7 @@
 
 #include "checkpoints/manifest.h"
 #include "core/status.h"
+#include "data/output_folder.h"  // defines: RemoveTree
 #include "parallel/communicator.h"
 
 namespace zen {
@@ -46,7 +47,8 @@ struct CheckpointInfo {
 };
 
 // Collective over `world`: every rank passes the slices it owns (possibly none). Keeps the newest `keep`
-// complete checkpoints (0 = all). Errors name the file.
+// complete checkpoints up to this step (0 = all), this one always; newer ones (left by a run that resumed
+// from an earlier checkpoint) stay until the run saves over them. Errors name the file.
 absl::Status SaveCheckpoint(const std::string& root, const CheckpointInfo& info, const std::vector<SavedSlice>& mine,
                             Communicator& world, int64_t keep);
 
@@ -74,8 +76,18 @@ class AsyncCheckpointWriter {
   int64_t keep_ = 0;
 };
 
-// The folder `latest` names under root; NotFound when there is no complete checkpoint.
+// The folder `latest` names under root. When `latest` is missing, empty or names no complete checkpoint,
+// the newest complete checkpoint found by scanning, said on stderr; NotFound when there is none.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& root);
+
+// root/step-XXXXXXXX, and the steps of the complete checkpoints under root (those holding a manifest),
+// ascending.
+std::string CheckpointDir(const std::string& root, int64_t step);
+std::vector<int64_t> CompleteCheckpointSteps(const std::string& root);
+
+// What to do about an unreadable checkpoint folder: resume with train.resume_from from one of the complete
+// checkpoints before it (listed), or that none is left. Ends the messages of a corrupt checkpoint.
+std::string EarlierCheckpointAdvice(const std::string& dir);
 
 class CheckpointReader {
  public:
@@ -98,8 +110,5 @@ class CheckpointReader {
   std::map<std::string, std::vector<CheckpointSlice>> slices_;     // name -> its slices
   std::map<std::string, std::map<std::string, torch::Tensor>> files_;  // opened, checked files
 };
-
-// Removes a folder and everything in it (nftw; std::filesystem::remove_all crashes with the torch wheel).
-void RemoveTree(const std::string& path);
 
 }  // namespace zen

@@ -199,16 +199,16 @@ absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const Lor
 }
 
 absl::Status ExportCheckpoint(const Recipe& recipe, CheckpointReader& reader, ExportFormat format,
-                              const std::string& out) {
+                              const std::string& out, const std::string& final_out) {
   ZEN_ASSIGN_OR_RETURN(Qwen3 model, LoadCheckpointModel(recipe, reader));
   if (format == ExportFormat::kHf) return ExportHf(out, model, recipe.moe);
   // The base is the recipe's Hugging Face checkpoint, or else zen's own initial weights, frozen in the checkpoint.
   const bool own_base = recipe.model.checkpoint.empty();
-  const std::string base = fs::absolute(own_base ? fs::path(out) / "base" : fs::path(recipe.model.checkpoint))
+  const std::string base = fs::absolute(own_base ? fs::path(final_out) / "base" : fs::path(recipe.model.checkpoint))
                                .lexically_normal()
                                .string();
   ZEN_RETURN_IF_ERROR(ExportPeft(out, model, recipe.lora, base));
-  return own_base ? WriteHfFolder(base, model, recipe.moe) : absl::OkStatus();
+  return own_base ? WriteHfFolder((fs::path(out) / "base").string(), model, recipe.moe) : absl::OkStatus();
 }
 
 }  // namespace zen

@@ -48,8 +48,9 @@ absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const Lor
 
 // `zen export` once the checkpoint is chosen: writes `format` into `out` from `reader`'s checkpoint of
 // `recipe`'s model. For peft without model.checkpoint the base weights exist only in the checkpoint: they
-// are written to out/base (an hf folder, unmerged), which base_model_name_or_path names.
+// are written to out/base (an hf folder, unmerged), which base_model_name_or_path names as
+// `final_out`/base: the folder `out` is renamed to once complete (cli/export_command.cpp stages it).
 absl::Status ExportCheckpoint(const Recipe& recipe, CheckpointReader& reader, ExportFormat format,
-                              const std::string& out);
+                              const std::string& out, const std::string& final_out);
 
 }  // namespace zen

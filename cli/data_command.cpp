@@ -77,7 +77,7 @@ std::vector<std::string> TakeOverrides(Args& args) {
 absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   const std::vector<std::string> overrides = TakeOverrides(args);
   ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
-                       ParseFlags(args, {"--skip-bad"},
+                       ParseFlags(args, {"--skip-bad", "--force"},
                                   {"--recipe", "--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate",
                                    "--seed", "--threads", "--shard-tokens"},
                                   {"--input"}));
@@ -97,6 +97,7 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   o.format = flags.Get("--format", o.format);
   o.loss_mask = flags.Get("--loss-mask", o.loss_mask);
   o.skip_bad = flags.Has("--skip-bad");
+  o.replace_output = flags.Has("--force");
   if (flags.Has("--fim-rate") && !absl::SimpleAtod(flags.Get("--fim-rate"), &o.fim_rate)) {
     return BadInput("--fim-rate: expected a number");
   }
@@ -162,7 +163,7 @@ int DataCommand(const Args& args) {
   if (args.empty() || args[0] != "prepare") {
     return ExitCode(BadInput("usage: zen data prepare --tokenizer PATH|bytes --input FILE... --output DIR "
                              "[--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] "
-                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad]; or --recipe RECIPE [OVERRIDE...] for its "
+                             "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad] [--force]; or --recipe RECIPE [OVERRIDE...] for its "
                              "tokenizer.path, data.path and data.prepare (and a Zen-Omni model's media shapes), with "
                              "any of those flags overriding them"));
   }

@@ -30,10 +30,12 @@ int TrainCommand(const Args& args) {
     return code;
   }
   if (result->preempted_by != 0) {
-    Log0(absl::StrCat("zen train: preempted at step ", result->steps, " (", SignalName(result->preempted_by),
-                      "): checkpoint saved, exiting with ", kExitPreempted, "; the same command line resumes"));
+    const int code = ExitCodeAfterSave(result->preempted_by);
+    Log0(absl::StrCat("zen train: ", code == kExitPreempted ? "preempted" : "interrupted", " at step ", result->steps,
+                      " (", SignalName(result->preempted_by), "): checkpoint saved, exiting with ", code,
+                      "; the same command line resumes"));
     FinalizeMpi();
-    return kExitPreempted;
+    return code;
   }
   Log0(absl::StrCat("zen train: done, ", result->steps, " steps, final loss ", result->final_loss,
                     result->skipped_steps > 0 ? absl::StrCat(", ", result->skipped_steps, " skipped") : ""));

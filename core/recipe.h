@@ -132,6 +132,7 @@ struct TrainSpec {
   int64_t log_interval = 1;
   int64_t threads = 0;              // intra-op threads per rank; 0 = cores of the node / ranks on it
   bool resume = true;
+  std::string resume_from;          // "" = `latest`; else a step number or a checkpoint folder to resume from
   std::string device = "cpu";       // cpu | cuda
 };
 

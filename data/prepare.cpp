@@ -14,6 +14,7 @@
 #include "data/document.h"
 #include "data/media.h"
 #include "data/media_files.h"
+#include "data/output_folder.h"
 #include "data/shard_writer.h"
 #include "data/tokenizer.h"
 #include "data/worker_pool.h"
@@ -184,9 +185,6 @@ absl::Status CheckOptions(const PrepareOptions& o, const Tokenizer& tokenizer) {
   for (const char* token : needed) {
     if (tokenizer.TokenId(token) < 0) return BadInput(absl::StrCat("--tokenizer ", o.tokenizer, " has no ", token));
   }
-  if (std::filesystem::exists(std::filesystem::path(o.output_dir) / kManifestFile)) {
-    return BadInput(absl::StrCat("--output ", o.output_dir, " already holds prepared data; choose another folder"));
-  }
   return absl::OkStatus();
 }
 
@@ -238,7 +236,8 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
   ZEN_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, OpenTokenizer(o.tokenizer));
   ZEN_RETURN_IF_ERROR(CheckOptions(o, *tokenizer));
   ZEN_ASSIGN_OR_RETURN(const LossMask loss_mask, ParseLossMask(o.loss_mask));
-  std::filesystem::create_directories(o.output_dir);
+  ZEN_ASSIGN_OR_RETURN(StagedFolder staged, StagedFolder::Begin(o.output_dir, "--output", o.replace_output));
+  const std::string& out = staged.path();
 
   std::vector<std::string> input_dirs;
   for (const std::string& input : o.inputs) input_dirs.push_back(std::filesystem::path(input).parent_path().string());
@@ -251,9 +250,9 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
                         input_dirs};
   WorkerPool pool(o.threads);
   RecordReader reader(o.inputs, o.format, o.media ? kMediaBatchRecords : SIZE_MAX);
-  ShardWriter writer(o.output_dir, o.tokens_per_shard);
+  ShardWriter writer(out, o.tokens_per_shard);
   std::optional<MediaWriter> media;
-  if (o.media) media.emplace(o.output_dir, *o.media);
+  if (o.media) media.emplace(out, *o.media);
   Manifest manifest;
   PrepareReport report;
   // Two batches in flight: workers encode one while a writer thread writes the one before.
@@ -295,7 +294,8 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
   manifest.loss_tokens = report.loss_tokens;
   manifest.skipped_records = report.skipped_records;
   manifest.options = OptionsJson(o);
-  ZEN_RETURN_IF_ERROR(WriteManifest(o.output_dir, manifest));
+  ZEN_RETURN_IF_ERROR(WriteManifest(out, manifest));
+  ZEN_RETURN_IF_ERROR(staged.Commit());
   return report;
 }
 

@@ -16,7 +16,8 @@ namespace zen {
 struct PrepareOptions {
   std::string tokenizer = "bytes";     // tokenizer.json path, or "bytes"
   std::vector<std::string> inputs;
-  std::string output_dir;
+  std::string output_dir;               // written whole or not at all (data/output_folder.h)
+  bool replace_output = false;          // --force: a non-empty output_dir is replaced once the new one is complete
   // text: each file is one document; jsonl: one {"text"} per line; chat: one {"messages"} per line;
   // auto: chat or jsonl by the first record of a .jsonl/.json file, text for any other file.
   std::string format = "auto";
@@ -43,7 +44,9 @@ struct PrepareReport {
   int64_t images = 0, videos = 0, audios = 0;  // media written (Zen-Omni)
 };
 
-// `progress` (optional) is called after each batch with the totals so far.
+// `progress` (optional) is called after each batch with the totals so far. A non-empty output_dir is
+// BadInput unless replace_output; the shards are written into a temporary folder renamed to output_dir
+// on success, so a failure (a bad record, an empty or missing input) leaves output_dir as it was.
 absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& options,
                                           const std::function<void(const PrepareReport&)>& progress = {});
 

@@ -83,7 +83,8 @@ absl::Status ApplyFlag(const std::string& flag, const std::string& value, JobSpe
   return absl::OkStatus();
 }
 
-// The overrides as the job passes them, plus train.threads from --cpus-per-task unless one is given.
+// The overrides as the job passes them, plus train.threads from --cpus-per-task unless one is given, each
+// after a space (none: empty, and the training line ends with the recipe).
 std::string OverrideWords(const JobSpec& spec) {
   std::vector<std::string> words;
   bool threads_given = false;
@@ -92,7 +93,7 @@ std::string OverrideWords(const JobSpec& spec) {
     threads_given |= absl::StartsWith(o, "train.threads=");
   }
   if (spec.cpus_per_task > 0 && !threads_given) words.push_back(absl::StrCat("train.threads=", spec.cpus_per_task));
-  return absl::StrJoin(words, " ");
+  return words.empty() ? "" : absl::StrCat(" ", absl::StrJoin(words, " "));
 }
 
 // What starts one zen per task: srun with PMIx (SLURM's own launcher), or mpirun, which finds the
@@ -175,10 +176,12 @@ absl::StatusOr<std::string> FillTemplate(const std::string& text, const std::map
     for (size_t open; (open = line.find("{{", at)) != absl::string_view::npos;) {
       const size_t close = line.find("}}", open);
       if (close == absl::string_view::npos) break;
-      const std::string name(line.substr(open + 2, close - open - 2));
+      const bool optional = line[open + 2] == '?';
+      const size_t name_at = open + (optional ? 3 : 2);
+      const std::string name(line.substr(name_at, close - name_at));
       const auto value = values.find(name);
       if (value == values.end()) return absl::InternalError(absl::StrCat("job script template: no value for {{", name, "}}"));
-      keep &= !value->second.empty();
+      keep &= !(optional && value->second.empty());
       absl::StrAppend(&filled, line.substr(at, open - at), value->second);
       at = close + 2;
     }

@@ -46,8 +46,9 @@ absl::StatusOr<int64_t> SlurmTimeSeconds(const std::string& time);
 std::string JobScriptPath(const JobSpec& spec);
 std::string JobLogPath(const JobSpec& spec);
 
-// {{name}} in `text` becomes values[name]; a line holding a placeholder whose value is empty is left out.
-// A placeholder without a value is an internal error (a template out of step with the code).
+// {{name}} in `text` becomes values[name], even when empty; a line holding an optional {{?name}} whose value
+// is empty is left out. A placeholder without a value is an internal error (a template out of step with
+// the code).
 absl::StatusOr<std::string> FillTemplate(const std::string& text, const std::map<std::string, std::string>& values);
 
 // The job script for `spec`.

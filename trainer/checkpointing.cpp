@@ -1,9 +1,12 @@
 #include "trainer/checkpointing.h"
 
+#include <unistd.h>
+
 #include <mutex>
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "core/derived.h"
 #include "core/log.h"
@@ -130,6 +133,26 @@ absl::Status SaveBestCheckpoint(TrainState& s, int64_t step, int64_t skipped_ste
 
 absl::Status FinishCheckpoint(TrainState& s) {
   return s.async_checkpoint ? s.async_checkpoint->Finish() : absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CheckpointToResume(const Recipe& r) {
+  const std::string root = CheckpointRoot(r), named = r.train.resume_from;
+  if (named.empty()) return LatestCheckpoint(root);
+  if (!r.train.resume) return BadInput("train.resume_from: set, but train.resume=false starts afresh; drop one");
+  int64_t step = -1;
+  const std::string dir = absl::SimpleAtoi(named, &step) ? CheckpointDir(root, step) : named;
+  const std::vector<int64_t> complete = CompleteCheckpointSteps(root);
+  if (access((dir + "/" + kManifestName).c_str(), F_OK) != 0) {
+    return BadInput(absl::StrCat("train.resume_from=", named, ": ", dir, " is no complete checkpoint (complete ones in ",
+                                 root, ": ", complete.empty() ? "none" : "step " + absl::StrJoin(complete, ", "), ")"));
+  }
+  // The same override on a later run would go back to this checkpoint again, dropping what was saved since.
+  if (!complete.empty() && step >= 0 && complete.back() > step) {
+    Log0(absl::StrCat("zen: train.resume_from=", named, ": continuing from step ", step, ", not from the newer step ",
+                      complete.back(), "; drop the override once this run has saved, or a re-run starts from step ",
+                      step, " again"));
+  }
+  return dir;
 }
 
 absl::Status CheckSameModel(const CheckpointReader& reader, const Recipe& recipe, const std::string& advice) {

@@ -22,6 +22,11 @@ std::string ModelFingerprint(const Recipe& recipe);
 // `advice` ends the message (what to do instead).
 absl::Status CheckSameModel(const CheckpointReader& reader, const Recipe& recipe, const std::string& advice);
 
+// The checkpoint folder a run of `recipe` continues from: train.resume_from (a step under
+// output_dir/checkpoints, or a checkpoint folder) when set, else LatestCheckpoint's. NotFound when there
+// is none to continue from; BadInput naming train.resume_from when what it names is no complete checkpoint.
+absl::StatusOr<std::string> CheckpointToResume(const Recipe& recipe);
+
 // Collective: saves step `step` (steps done) under output_dir/checkpoints, keeping checkpoint.keep.
 // With checkpoint.async it copies the state and returns; the previous pending save commits first.
 absl::Status SaveTrainingCheckpoint(TrainState& s, int64_t step, int64_t skipped_steps);

@@ -110,11 +110,13 @@ absl::Status Setup(TrainState& s, const WorldInfo& world) {
   ZEN_RETURN_IF_ERROR(OpenRank(s, world));
   ZEN_ASSIGN_OR_RETURN(s.data, OpenDataSource(r));
   s.total_steps = TotalSteps(r.train, s.data->TokensPerEpoch());
-  // Resume from the latest complete checkpoint in output_dir, unless train.resume=false.
-  absl::StatusOr<std::string> latest = LatestCheckpoint(r.output_dir + "/checkpoints");
+  // Resume from the latest complete checkpoint in output_dir (or train.resume_from's), unless train.resume=false.
   std::optional<CheckpointReader> checkpoint;
-  if (r.train.resume && latest.ok()) {
-    ZEN_ASSIGN_OR_RETURN(checkpoint, CheckpointReader::Open(*latest));
+  absl::StatusOr<std::string> resume = absl::NotFoundError("train.resume=false");
+  if (r.train.resume || !r.train.resume_from.empty()) resume = CheckpointToResume(r);
+  if (!resume.ok() && !absl::IsNotFound(resume.status())) return resume.status();
+  if (resume.ok()) {
+    ZEN_ASSIGN_OR_RETURN(checkpoint, CheckpointReader::Open(*resume));
     s.start_step = checkpoint->manifest().step;
     s.skipped_before = checkpoint->manifest().skipped_steps;
   }
@@ -241,7 +243,7 @@ absl::StatusOr<TrainResult> Train(const Recipe& recipe) {
   const int64_t threads = IntraOpThreads(recipe.train, world);
   torch::set_num_threads(static_cast<int>(threads));
   MemoryMeter::Install();
-  const PreemptionSignals signals;  // from here on SIGTERM / SIGUSR1 stop the run at the next step, saved
+  const PreemptionSignals signals;  // from here on SIGTERM / SIGUSR1 / SIGINT stop the run at the next step, saved
   TrainState state(recipe);
   // Collectives and autograd report failures as torch errors; they stop here and become a status.
   try {

@@ -42,6 +42,14 @@ TEST(JobScript, SrunWithPmixStartsOneZenPerTaskWithTheRecipeAndQuotedOverrides) 
   EXPECT_TRUE(Has(s, "requeue_after_preemption=no\n"));
 }
 
+// The bug this guards: an empty {{overrides}} once dropped the whole training line (`$!: unbound variable`).
+TEST(JobScript, NoOverridesAndNoCpusStillStartTheTraining) {
+  JobSpec spec = Spec({{"--nodes", "2"}, {"--tasks-per-node", "2"}, {"--requeue", ""}});
+  spec.overrides.clear();
+  const std::string s = Render(spec);
+  EXPECT_TRUE(Has(s, "srun --mpi=pmix /opt/zen/bin/zen train configs/recipes/zen-nano-lora.yaml &\npid=$!\n")) << s;
+}
+
 TEST(JobScript, OptionsNotAskedForLeaveNoLine) {
   const std::string s = Render(Spec({{"--nodes", "1"}, {"--tasks-per-node", "2"}}));
   for (const char* absent : {"--cpus-per-task", "--gpus-per-task", "--time", "--partition", "OMP_NUM_THREADS=",
@@ -152,10 +160,11 @@ TEST(JobScript, SlurmTimeFormsBecomeSeconds) {
   }
 }
 
-TEST(JobScript, FillTemplateDropsLinesWithAnEmptyValueAndRefusesUnknownNames) {
-  auto filled = FillTemplate("a={{a}}\n#SBATCH --b={{b}}\nend {{a}}{{a}}\n", {{"a", "1"}, {"b", ""}});
+TEST(JobScript, FillTemplateDropsOnlyLinesWithAnEmptyOptionalValueAndRefusesUnknownNames) {
+  auto filled = FillTemplate("a={{a}}\n#SBATCH --b={{?b}}\nend {{a}}{{a}}\nrun {{b}}&\n#SBATCH --c={{?a}}\n",
+                             {{"a", "1"}, {"b", ""}});
   ASSERT_TRUE(filled.ok());
-  EXPECT_EQ(*filled, "a=1\nend 11\n");
+  EXPECT_EQ(*filled, "a=1\nend 11\nrun &\n#SBATCH --c=1\n");
   const auto unknown = FillTemplate("{{nope}}\n", {});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInternal);
 }

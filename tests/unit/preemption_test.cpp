@@ -22,6 +22,35 @@ TEST(Preemption, SigtermAndSigusr1AreRecordedAndTheProcessGoesOn) {
   EXPECT_EQ(SignalName(PreemptionSignals::Received()), "SIGTERM");
 }
 
+TEST(Preemption, AFirstSigintIsRecordedAndTheNextMeetsTheDefaultAction) {
+  const PreemptionSignals signals;
+  std::raise(SIGINT);
+  EXPECT_EQ(PreemptionSignals::Received(), SIGINT);
+  EXPECT_EQ(SignalName(SIGINT), "SIGINT");
+  EXPECT_EQ(ExitCodeAfterSave(SIGINT), 130);
+  struct sigaction now {};
+  sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+TEST(Preemption, TheSchedulersSignalOutranksACtrlCSoTheJobIsRequeued) {
+  const PreemptionSignals signals;
+  std::raise(SIGTERM);
+  std::raise(SIGINT);
+  EXPECT_EQ(PreemptionSignals::Received(), SIGTERM);
+  EXPECT_EQ(ExitCodeAfterSave(PreemptionSignals::Received()), kExitPreempted);
+}
+
+TEST(Preemption, AnIgnoredSigintStaysIgnored) {
+  std::signal(SIGINT, SIG_IGN);
+  {
+    const PreemptionSignals signals;
+    std::raise(SIGINT);
+    EXPECT_EQ(PreemptionSignals::Received(), 0);
+  }
+  std::signal(SIGINT, SIG_DFL);
+}
+
 TEST(Preemption, TheHandlersBeforeComeBackAfterTraining) {
   std::signal(SIGTERM, PreviousHandler);
   { const PreemptionSignals signals; }

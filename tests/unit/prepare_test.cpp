@@ -94,7 +94,28 @@ TEST(Prepare, MalformedJsonLineIsAnErrorNamingFileAndLine) {
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(IsBadInput(report.status()));
   EXPECT_NE(report.status().message().find(tmp / "bad.jsonl:2: "), std::string::npos) << report.status();
-  EXPECT_FALSE(std::filesystem::exists(tmp / "out/manifest.json"));
+  EXPECT_FALSE(std::filesystem::exists(tmp / "out"));  // no shards without a manifest: nothing at all
+}
+
+// --force: the old folder stays until the new one is complete, so a failure keeps it whole.
+TEST(Prepare, ReplaceOutputSwapsInTheNewFolderOnlyAfterSuccess) {
+  TempDir tmp;
+  WriteFile(tmp / "a.jsonl", "{\"text\": \"first\"}\n");
+  WriteFile(tmp / "bad.jsonl", "{\"text\": \"ok\"}\n{\"text\": oops\n");
+  ASSERT_TRUE(PrepareData(Options(tmp, tmp / "a.jsonl", "jsonl")).ok());
+  const std::string old_manifest = ReadFile(tmp / "out/manifest.json");
+  PrepareOptions bad = Options(tmp, tmp / "bad.jsonl", "jsonl");
+  bad.replace_output = true;
+  EXPECT_TRUE(IsBadInput(PrepareData(bad).status()));
+  EXPECT_EQ(ReadFile(tmp / "out/manifest.json"), old_manifest);
+  PrepareOptions good = Options(tmp, tmp / "a.jsonl", "jsonl");
+  good.inputs.push_back(tmp / "a.jsonl");
+  good.replace_output = true;
+  ASSERT_TRUE(PrepareData(good).ok());
+  EXPECT_EQ(ReadManifest(tmp / "out")->documents, 2);
+  size_t entries = 0;  // a.jsonl, bad.jsonl, out: no temporary or old folder left beside it
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(tmp.path())) ++entries;
+  EXPECT_EQ(entries, 3u);
 }
 
 TEST(Prepare, SkipBadCountsMalformedLinesAndKeepsTheRest) {

@@ -25,13 +25,14 @@ rank_pid() {
   return 1
 }
 
-# expect_preempted NAME DIR LOG RC SIGNAL: the run exited 75 (RC) saying "preempted at step K (SIGNAL)",
-# checkpoints/latest is step K and metrics.jsonl holds steps 1..K. Sets $stopped to K.
+# expect_preempted NAME DIR LOG RC SIGNAL [CODE WORD]: the run exited CODE (RC; default 75) saying
+# "WORD at step K (SIGNAL)" (default "preempted"), checkpoints/latest is step K and metrics.jsonl holds
+# steps 1..K. Sets $stopped to K.
 expect_preempted() {
-  local name=$1 dir=$2 log=$3 rc=$4 signal=$5
-  [ "$rc" = 75 ] || { echo "$name: expected exit 75 after the signal, got $rc"; tail -20 "$log"; exit 1; }
-  stopped=$(sed -n "s/.*zen train: preempted at step \([0-9]*\) ($signal): checkpoint saved.*/\1/p" "$log" | tail -1)
-  [ -n "$stopped" ] || { echo "$name: no 'preempted at step K ($signal)' line"; tail -20 "$log"; exit 1; }
+  local name=$1 dir=$2 log=$3 rc=$4 signal=$5 code=${6:-75} word=${7:-preempted}
+  [ "$rc" = "$code" ] || { echo "$name: expected exit $code after the signal, got $rc"; tail -20 "$log"; exit 1; }
+  stopped=$(sed -n "s/.*zen train: $word at step \([0-9]*\) ($signal): checkpoint saved, exiting with $code.*/\1/p" "$log" | tail -1)
+  [ -n "$stopped" ] || { echo "$name: no '$word at step K ($signal) ... exiting with $code' line"; tail -20 "$log"; exit 1; }
   [ "$(cat "$dir/checkpoints/latest")" = "step-$(printf %08d "$stopped")" ] ||
     { echo "$name: latest is $(cat "$dir/checkpoints/latest"), not the step it stopped at ($stopped)"; exit 1; }
   "$python" - "$dir/metrics.jsonl" "$stopped" <<'PY' || exit 1
@@ -39,7 +40,7 @@ import json, sys
 steps = [json.loads(l)["step"] for l in open(sys.argv[1])]
 assert steps == list(range(1, int(sys.argv[2]) + 1)), steps
 PY
-  echo "$name: stopped after step $stopped with exit 75, checkpoint step-$(printf %08d "$stopped") saved"
+  echo "$name: stopped after step $stopped with exit $code, checkpoint step-$(printf %08d "$stopped") saved"
 }
 
 # same_losses WHOLE CUT STEPS: both metrics.jsonl hold steps 1..STEPS once and equal losses.
