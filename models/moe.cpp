@@ -54,6 +54,7 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGr
   auto holder = register_module("experts", torch::nn::ModuleDict());
   for (int64_t e = first_expert_; e < first_expert_ + spec.experts / ep.size; ++e) {
     experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup::Replicated()));
+    MarkExperts(*experts.back());
     holder->update({{std::to_string(e), experts.back().ptr()}});
   }
   if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));
