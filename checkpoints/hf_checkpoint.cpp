@@ -10,7 +10,8 @@
 
 #include "checkpoints/safetensors.h"  // defines: ReadSafetensors, WriteSafetensors
 #include "core/status.h"              // defines: BadInput, ZEN_ASSIGN_OR_RETURN
-#include "parallel/layers.h"          // defines: TpSplitDims, TpShard
+#include "parallel/layers.h"          // defines: TpShard
+#include "parallel/param_info.h"      // defines: ParamInfos
 
 namespace zen {
 namespace {
@@ -19,12 +20,6 @@ namespace fs = std::filesystem;
 
 constexpr char kSingleFile[] = "model.safetensors";
 constexpr char kIndexFile[] = "model.safetensors.index.json";
-
-// LoRA adapters live in PEFT files, not in the base model's.
-bool IsAdapter(const std::string& name) {
-  const size_t dot = name.rfind('.');
-  return name.compare(dot == std::string::npos ? 0 : dot + 1, 5, "lora_") == 0;
-}
 
 // The index's weight_map: tensor name -> shard file name.
 absl::StatusOr<std::map<std::string, std::string>> ReadWeightMap(const std::string& path) {
@@ -85,10 +80,10 @@ absl::Status CopySlice(const std::string& where, const std::string& name, const 
 
 absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, const TpGroup& tp) {
   auto params = model.named_parameters();
-  const auto split_dims = TpSplitDims(model);
+  const auto infos = ParamInfos(model);
   std::vector<std::string> names;
   for (const auto& p : params) {
-    if (!IsAdapter(p.key())) names.push_back(p.key());
+    if (!infos.at(p.key()).adapter) names.push_back(p.key());  // adapters live in PEFT files
   }
   ZEN_ASSIGN_OR_RETURN(auto by_file, GroupByFile(folder, names));
   for (const auto& [file, wanted] : by_file) {
@@ -97,7 +92,7 @@ absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, 
     for (const auto& name : wanted) {
       auto it = tensors.find(name);
       if (it == tensors.end()) return BadInput(absl::StrCat(path, ": no tensor ", name));
-      ZEN_RETURN_IF_ERROR(CopySlice(path, name, it->second, split_dims.at(name), tp, params[name]));
+      ZEN_RETURN_IF_ERROR(CopySlice(path, name, it->second, infos.at(name).split_dim, tp, params[name]));
     }
   }
   return absl::OkStatus();
@@ -108,8 +103,9 @@ absl::Status SaveHfWeights(const std::string& folder, const torch::nn::Module& m
   fs::create_directories(folder, error);
   if (error) return absl::InternalError(absl::StrCat(folder, ": cannot create: ", error.message()));
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  const auto infos = ParamInfos(model);
   for (const auto& p : model.named_parameters()) {
-    if (!IsAdapter(p.key())) tensors.emplace_back(p.key(), p.value());
+    if (!infos.at(p.key()).adapter) tensors.emplace_back(p.key(), p.value());
   }
   return WriteSafetensors((fs::path(folder) / kSingleFile).string(), tensors, {{"format", "pt"}});
 }

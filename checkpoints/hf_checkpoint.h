@@ -14,7 +14,7 @@ namespace zen {
 
 // Copies every parameter of `model` (except LoRA adapters) from the folder's files, cast to the
 // parameter's dtype and device. Under tensor parallelism each rank takes its own slice, along the dim
-// the parallel layer splits (parallel/layers.h: TpSplitDims); files are memory-mapped, so a rank reads
+// its ParamInfo::split_dim (parallel/param_info.h); files are memory-mapped, so a rank reads
 // only its slices. A parameter missing from the files or of the wrong shape is BadInput naming it;
 // tensors the model does not hold (lm_head.weight of a tied model, another stage's layers) are ignored.
 absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, const TpGroup& tp);

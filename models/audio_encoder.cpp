@@ -9,9 +9,11 @@ namespace {
 // A 1-D convolution's parameters under `name` (HF's nn.Conv1d names), left for models/init to set.
 std::pair<torch::Tensor, torch::Tensor> RegisterConv(torch::nn::Module& parent, const std::string& name,
                                                      int64_t in, int64_t out) {
-  auto conv = parent.register_module(name, std::make_shared<torch::nn::Module>());
-  return {conv->register_parameter("weight", torch::empty({out, in, 3})),
-          conv->register_parameter("bias", torch::zeros({out}))};
+  auto conv = parent.register_module(name, std::make_shared<ParamModule>());
+  ParamInfo weight, bias;  // whole on every rank; the weight drawn, the bias 0
+  bias.init = InitRule::kZero;
+  return {conv->RegisterParameter("weight", torch::empty({out, in, 3}), weight),
+          conv->RegisterParameter("bias", torch::zeros({out}), bias)};
 }
 
 }  // namespace
@@ -40,9 +42,11 @@ AudioEncoderImpl::AudioEncoderImpl(const AudioSpec& spec, const TpGroup& tp) : s
   const int64_t d = spec.hidden;
   std::tie(conv1_weight_, conv1_bias_) = RegisterConv(*this, "conv1", spec.mel_bins, d);
   std::tie(conv2_weight_, conv2_bias_) = RegisterConv(*this, "conv2", d, d);
-  auto positions = register_module("embed_positions", std::make_shared<torch::nn::Module>());
-  embed_positions = positions->register_parameter("weight", WhisperSinusoids(spec.chunk_frames / 2, d),
-                                                  /*requires_grad=*/false);
+  auto positions = register_module("embed_positions", std::make_shared<ParamModule>());
+  ParamInfo sinusoids;
+  sinusoids.init = InitRule::kKeep;
+  embed_positions = positions->RegisterParameter("weight", WhisperSinusoids(spec.chunk_frames / 2, d), sinusoids,
+                                                 /*requires_grad=*/false);
   auto layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t l = 0; l < spec.layers; ++l) {
     layers_.push_back(WhisperLayer(spec, tp));

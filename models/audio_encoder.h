@@ -21,7 +21,7 @@ class WhisperLayerImpl : public torch::nn::Module {
   WhisperLayerImpl(const AudioSpec& spec, const TpGroup& tp);
   torch::Tensor forward(const torch::Tensor& x);  // (N, L, D) -> (N, L, D), pre-norm residual blocks
 
-  torch::nn::LayerNorm self_attn_layer_norm{nullptr}, final_layer_norm{nullptr};
+  LayerNorm self_attn_layer_norm{nullptr}, final_layer_norm{nullptr};
   EncoderAttention self_attn{nullptr};
   ColumnParallelLinear fc1{nullptr};
   RowParallelLinear fc2{nullptr};
@@ -46,7 +46,7 @@ class AudioEncoderImpl : public torch::nn::Module {
   torch::Tensor conv1_weight_, conv1_bias_;  // (D, mel_bins, 3), (D)
   torch::Tensor conv2_weight_, conv2_bias_;  // (D, D, 3), (D)
   std::vector<WhisperLayer> layers_;
-  torch::nn::LayerNorm layer_norm_{nullptr};
+  LayerNorm layer_norm_{nullptr};
 };
 TORCH_MODULE(AudioEncoder);
 

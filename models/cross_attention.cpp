@@ -24,7 +24,9 @@ CrossAttentionImpl::CrossAttentionImpl(const ModelSpec& spec, const TpGroup& tp)
   k_proj = register_module("k_proj", ColumnParallelLinear(c, inner, tp));
   v_proj = register_module("v_proj", ColumnParallelLinear(c, inner, tp));
   o_proj = register_module("o_proj", RowParallelLinear(inner, c, tp));
-  attn_gate = register_parameter("attn_gate", torch::zeros({1}));
+  ParamInfo gate_info;
+  gate_info.init = InitRule::kZero;  // a fresh cross-modal layer is the identity (Flamingo's tanh gates)
+  attn_gate = RegisterParameter("attn_gate", torch::zeros({1}), gate_info);
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const MediaContext& media) {

@@ -28,7 +28,7 @@ struct MediaContext {
 // features: row b's context is embeddings[b, is_media[b]] in order. Empty when no row holds media.
 MediaContext GatherMediaContext(const torch::Tensor& embeddings, const torch::Tensor& is_media);
 
-class CrossAttentionImpl : public torch::nn::Module {
+class CrossAttentionImpl : public ParamModule {
  public:
   CrossAttentionImpl(const ModelSpec& spec, const TpGroup& tp);
   // x: (B, T, C) -> (B, T, C). Query t of row b attends to media.features[b] where valid (never to another

@@ -7,9 +7,19 @@ torch::Tensor Activate(const torch::Tensor& x, Activation activation) {
   return torch::gelu(x);
 }
 
-torch::nn::LayerNorm MakeLayerNorm(int64_t dim, double eps) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim_(dim), eps_(eps) {
+  ParamInfo scale, shift;
+  scale.init = InitRule::kOne;
+  shift.init = InitRule::kZero;
+  weight = RegisterParameter("weight", torch::ones({dim}), scale);
+  bias = RegisterParameter("bias", torch::zeros({dim}), shift);
 }
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  return torch::layer_norm(x, {dim_}, weight, bias, eps_);  // as torch::nn::LayerNorm computes it
+}
+
+LayerNorm MakeLayerNorm(int64_t dim, double eps) { return LayerNorm(dim, eps); }
 
 EncoderAttentionImpl::EncoderAttentionImpl(int64_t hidden, int64_t heads, const TpGroup& tp, bool k_bias)
     : head_dim_(hidden / heads) {

@@ -17,8 +17,22 @@ enum class Activation { kQuickGelu, kGelu };  // CLIP's x * sigmoid(1.702 x); Wh
 
 torch::Tensor Activate(const torch::Tensor& x, Activation activation);
 
-// nn.LayerNorm as HF builds the encoders' norms (weight 1, bias 0).
-torch::nn::LayerNorm MakeLayerNorm(int64_t dim, double eps = 1e-5);
+// nn.LayerNorm over the last dim as HF builds the encoders' norms (weight 1, bias 0), its parameters
+// declared (ParamInfo) like every other: x (..., dim) -> (..., dim).
+class LayerNormImpl : public ParamModule {
+ public:
+  LayerNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::Tensor weight, bias;  // (dim)
+
+ private:
+  int64_t dim_;
+  double eps_;
+};
+TORCH_MODULE(LayerNorm);
+
+LayerNorm MakeLayerNorm(int64_t dim, double eps = 1e-5);
 
 class EncoderAttentionImpl : public torch::nn::Module {
  public:
@@ -56,7 +70,7 @@ class MediaProjectorImpl : public torch::nn::Module {
   MediaProjectorImpl(int64_t in, int64_t text_hidden, const TpGroup& tp);
   torch::Tensor forward(const torch::Tensor& x);  // (..., in) -> (..., text_hidden)
 
-  torch::nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
   ColumnParallelLinear linear_1{nullptr};
   RowParallelLinear linear_2{nullptr};
 };

@@ -19,10 +19,10 @@ uint64_t DrawSeed();
 // A CPU generator for the tensor called `name`, from a seed of DrawSeed().
 at::Generator GeneratorFor(uint64_t seed, const std::string& name);
 
-// As Hugging Face initialises a decoder (initializer_range `std`): parameters whose name ends in
-// "norm.weight" and LayerNorm scales = 1; biases, LayerNorm shifts and "*_gate" tensors (the Omni
-// cross-attention gates) = 0; "embed_positions.weight" (Whisper's sinusoids) kept; every other one ~ N(0, std), drawn at full shape from GeneratorFor(seed, name) and
-// sliced for this rank along the dim parallel/layers.h splits it.
+// As Hugging Face initialises a decoder (initializer_range `std`), by each parameter's declared
+// ParamInfo::init (parallel/param_info.h): norm scales 1; biases, LayerNorm shifts and the Omni
+// cross-attention gates 0; Whisper's sinusoids (and LoRA factors) kept; every other one ~ N(0, std), drawn
+// at full shape from GeneratorFor(seed, name) and sliced for this rank along its ParamInfo::split_dim.
 void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, double std = 0.02);
 
 }  // namespace zen

@@ -39,21 +39,24 @@ torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor&
   return coef * static_cast<double>(num_experts) * (f * p).sum();
 }
 
-MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGroup& tp, const EpGroup& ep,
+MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups,
                            std::shared_ptr<MoeStats> stats)
     : num_experts_(spec.experts),
       top_k_(spec.top_k),
-      first_expert_(ep.rank * (spec.experts / ep.size)),
+      first_expert_(groups.ep.rank * (spec.experts / groups.ep.size)),
       temperature_(spec.router_temperature),
       moe_(moe),
-      ep_(ep),
+      ep_(groups.ep),
       stats_(std::move(stats)) {
+  const EpGroup& ep = groups.ep;
+  const TpGroup& tp = groups.tp;
   TORCH_CHECK(spec.experts % ep.size == 0, "model.experts (", spec.experts, ") not divisible by the expert group ",
               ep.size);
   gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup::Replicated()));
   auto holder = register_module("experts", torch::nn::ModuleDict());
   for (int64_t e = first_expert_; e < first_expert_ + spec.experts / ep.size; ++e) {
     experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup::Replicated()));
+    MarkExperts(*experts.back());
     holder->update({{std::to_string(e), experts.back().ptr()}});
   }
   if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));

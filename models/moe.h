@@ -30,6 +30,7 @@
 #include "models/qwen3_blocks.h"     // defines: Qwen3Mlp
 #include "parallel/expert_dispatch.h"  // defines: EpGroup
 #include "parallel/layers.h"         // defines: ColumnParallelLinear
+#include "parallel/model_groups.h"   // defines: ModelGroups
 #include "parallel/tp_group.h"       // defines: TpGroup
 
 namespace zen {
@@ -58,9 +59,12 @@ torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor&
 
 class MoeBlockImpl : public torch::nn::Module {
  public:
-  // Holds the experts [ep.rank * E / ep.size, (ep.rank + 1) * E / ep.size).
+  // Holds the experts [ep.rank * E / ep.size, (ep.rank + 1) * E / ep.size) of ep = groups.ep; the shared
+  // expert is split over groups.tp.
+  MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups, std::shared_ptr<MoeStats> stats);
   MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGroup& tp, const EpGroup& ep,
-               std::shared_ptr<MoeStats> stats);
+               std::shared_ptr<MoeStats> stats)
+      : MoeBlockImpl(spec, moe, ModelGroups{tp, CpGroup{}, ep}, std::move(stats)) {}
   // x: (B, T, C) -> (B, T, C).
   torch::Tensor forward(const torch::Tensor& x);
 

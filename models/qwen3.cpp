@@ -41,9 +41,9 @@ absl::Status CheckSupported(const ModelSpec& spec) {
   return absl::OkStatus();
 }
 
-Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage, const MoeSpec& moe,
-                     const EpGroup& ep)
-    : spec_(spec), tp_(tp), stage_(stage) {
+Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRange stage, const MoeSpec& moe)
+    : spec_(spec), tp_(groups.tp), stage_(stage) {
+  const TpGroup& tp = groups.tp;
   // The model's only draw from the global generator: InitParameters sets every weight from it, so the
   // layers skip their own (layout-dependent) draws.
   const uint64_t seed = DrawSeed();
@@ -65,7 +65,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage,
   }
   auto layers = body->register_module("layers", torch::nn::ModuleDict());
   for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
-    layers_.push_back(Qwen3DecoderLayer(spec, l, tp, moe, ep, moe_stats_));
+    layers_.push_back(Qwen3DecoderLayer(spec, l, groups, moe, moe_stats_));
     layers->update({{std::to_string(l), layers_.back().ptr()}});
     sliding_.push_back(spec.sliding_window > 0 && spec.IsSlidingLayer(l));
   }

@@ -25,6 +25,7 @@
 #include "models/vision_encoder.h"  // defines: VisionEncoder
 #include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerKv
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
+#include "parallel/model_groups.h"  // defines: ModelGroups
 #include "parallel/tp_group.h"    // defines: TpGroup
 
 namespace zen {
@@ -53,9 +54,11 @@ class Qwen3Impl : public torch::nn::Module {
   // of a full tensor seeded by its name, so every (tp, stage) layout holds the same numbers).
   // Weights ~ N(0, 0.02), norms = 1. A tied head on a stage without the embedding keeps its own copy
   // of model.embed_tokens (its gradient must then be summed with the first stage's).
-  // MoE layers hold the experts of this rank of `ep` and take their aux-loss settings from `moe`.
+  // MoE layers hold the experts of this rank of `groups.ep` and take their aux-loss settings from `moe`.
+  Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRange stage, const MoeSpec& moe = {});
   Qwen3Impl(const ModelSpec& spec, const TpGroup& tp, StageRange stage, const MoeSpec& moe = {},
-            const EpGroup& ep = {});
+            const EpGroup& ep = {})
+      : Qwen3Impl(spec, ModelGroups{tp, CpGroup{}, ep}, stage, moe) {}
   explicit Qwen3Impl(const ModelSpec& spec, const TpGroup& tp = TpGroup{})
       : Qwen3Impl(spec, tp, StageRange::Whole(spec)) {}
 

@@ -17,8 +17,11 @@ int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
 
 }  // namespace
 
-RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
-  weight = register_parameter("weight", torch::ones({dim}));
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : eps_(eps) {
+  ParamInfo info;
+  info.init = InitRule::kOne;
+  info.grad_partial_over = grad_partial_over;
+  weight = RegisterParameter("weight", torch::ones({dim}), info);
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
@@ -67,8 +70,11 @@ Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
   k_proj = register_module("k_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
   v_proj = register_module("v_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
   o_proj = register_module("o_proj", RowParallelLinear(spec.heads * hd, c, tp));
-  q_norm = register_module("q_norm", RmsNorm(hd, spec.norm_eps));
-  k_norm = register_module("k_norm", RmsNorm(hd, spec.norm_eps));
+  // Per-head norms: each tp rank normalises only its heads, so their gradients are partial over tp.
+  GroupSet per_head;
+  per_head.tp = true;
+  q_norm = register_module("q_norm", RmsNorm(hd, spec.norm_eps, per_head));
+  k_norm = register_module("k_norm", RmsNorm(hd, spec.norm_eps, per_head));
 }
 
 torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,

@@ -13,9 +13,11 @@
 
 namespace zen {
 
-class RmsNormImpl : public torch::nn::Module {
+class RmsNormImpl : public ParamModule {
  public:
-  RmsNormImpl(int64_t dim, double eps);
+  // grad_partial_over: the groups over which the scale's gradient is a partial sum (a per-head norm under
+  // tensor parallelism sees only this rank's heads: {tp}).
+  RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over = {});
   // x: (..., dim) -> (..., dim): x / rms(x) in fp32, cast back to x's dtype, times weight.
   torch::Tensor forward(const torch::Tensor& x);
 

@@ -2,14 +2,14 @@
 
 namespace zen {
 
-Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const TpGroup& tp,
-                                             const MoeSpec& moe_spec, const EpGroup& ep,
-                                             std::shared_ptr<MoeStats> stats) {
+Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const ModelGroups& groups,
+                                             const MoeSpec& moe_spec, std::shared_ptr<MoeStats> stats) {
+  const TpGroup& tp = groups.tp;
   self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
   if (spec.IsCrossAttnLayer(layer)) cross_attn = register_module("cross_attn", CrossAttention(spec, tp));
   if (spec.IsMoeLayer(layer)) {
     TORCH_CHECK(stats != nullptr, "an MoE layer needs a MoeStats to report to");
-    moe = register_module("mlp", MoeBlock(spec, moe_spec, tp, ep, std::move(stats)));
+    moe = register_module("mlp", MoeBlock(spec, moe_spec, groups, std::move(stats)));
   } else {
     mlp = register_module("mlp", Qwen3Mlp(spec.hidden, spec.ffn, tp));
   }

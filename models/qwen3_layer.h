@@ -13,14 +13,15 @@
 #include "models/cross_attention.h"  // defines: CrossAttention, MediaContext
 #include "models/moe.h"           // defines: MoeBlock, MoeStats
 #include "models/qwen3_blocks.h"  // defines: Qwen3Attention, Qwen3Mlp, RmsNorm, Rope
+#include "parallel/model_groups.h"  // defines: ModelGroups
 
 namespace zen {
 
 class Qwen3DecoderLayerImpl : public torch::nn::Module {
  public:
   // `layer`: the global layer index (decides dense or MoE). `stats` collects the MoE layers' routing.
-  Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const TpGroup& tp, const MoeSpec& moe = {},
-                        const EpGroup& ep = {}, std::shared_ptr<MoeStats> stats = nullptr);
+  Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const ModelGroups& groups, const MoeSpec& moe = {},
+                        std::shared_ptr<MoeStats> stats = nullptr);
   // x: (B, T, C) -> (B, T, C). `cache`: the attention's keys and values so far (Qwen3Attention::forward).
   // `media`: what a cross-modal layer attends to; null or empty = the layer skips its cross-attention.
   torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,

@@ -8,8 +8,8 @@ namespace {
 // A module holding one parameter called "weight" (HF's nn.Conv2d / nn.Embedding without their draws,
 // so the model's only random numbers stay those of models/init).
 torch::Tensor RegisterWeight(torch::nn::Module& parent, const std::string& name, at::IntArrayRef shape) {
-  auto holder = parent.register_module(name, std::make_shared<torch::nn::Module>());
-  return holder->register_parameter("weight", torch::empty(shape));
+  auto holder = parent.register_module(name, std::make_shared<ParamModule>());
+  return holder->RegisterParameter("weight", torch::empty(shape), ParamInfo{});  // drawn, whole
 }
 
 }  // namespace
@@ -29,8 +29,8 @@ torch::Tensor ClipLayerImpl::forward(const torch::Tensor& x) {
 VisionEncoderImpl::VisionEncoderImpl(const VisionSpec& spec, const TpGroup& tp) : spec_(spec) {
   const int64_t d = spec.hidden, grid = spec.image_size / spec.patch;
   auto vision = register_module("vision_model", std::make_shared<torch::nn::Module>());
-  auto embeddings = vision->register_module("embeddings", std::make_shared<torch::nn::Module>());
-  class_embedding_ = embeddings->register_parameter("class_embedding", torch::empty({d}));
+  auto embeddings = vision->register_module("embeddings", std::make_shared<ParamModule>());
+  class_embedding_ = embeddings->RegisterParameter("class_embedding", torch::empty({d}), ParamInfo{});
   patch_embedding_ = RegisterWeight(*embeddings, "patch_embedding", {d, 3, spec.patch, spec.patch});
   position_embedding_ = RegisterWeight(*embeddings, "position_embedding", {1 + grid * grid, d});
   pre_layrnorm_ = vision->register_module("pre_layrnorm", MakeLayerNorm(d));

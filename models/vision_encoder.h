@@ -22,7 +22,7 @@ class ClipLayerImpl : public torch::nn::Module {
   ClipLayerImpl(const VisionSpec& spec, const TpGroup& tp);
   torch::Tensor forward(const torch::Tensor& x);  // (N, L, D) -> (N, L, D), pre-norm residual blocks
 
-  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
   EncoderAttention self_attn{nullptr};
   EncoderMlp mlp{nullptr};
 };
@@ -48,7 +48,7 @@ class VisionEncoderImpl : public torch::nn::Module {
   torch::Tensor class_embedding_;     // (D)
   torch::Tensor patch_embedding_;     // (D, 3, patch, patch): a stride-patch convolution without bias
   torch::Tensor position_embedding_;  // (1 + (image_size/patch)^2, D)
-  torch::nn::LayerNorm pre_layrnorm_{nullptr}, post_layernorm_{nullptr};  // "pre_layrnorm": CLIP's spelling
+  LayerNorm pre_layrnorm_{nullptr}, post_layernorm_{nullptr};  // "pre_layrnorm": CLIP's spelling
   std::vector<ClipLayer> layers_;
 };
 TORCH_MODULE(VisionEncoder);

@@ -35,6 +35,7 @@ absl::Status CheckEncoderLayout(const ModelSpec& m, const Layout& l) {
 Layout RecipeDegrees(const Recipe& r) {
   Layout l;
   l.tp = r.parallel.tensor;
+  l.cp = 1;  // no recipe key until context parallelism is built
   l.pp = r.parallel.pipeline;
   l.ep = r.parallel.expert;
   return l;
@@ -71,11 +72,11 @@ absl::Status CheckLayoutShapes(const Recipe& r) {
 
 absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   Layout l = RecipeDegrees(r);
-  if (world_size % (l.tp * l.pp) != 0) {
-    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.pp,
+  if (world_size % (l.tp * l.cp * l.pp) != 0) {
+    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.cp * l.pp,
                                  " does not divide the world size ", world_size, " (ranks launched)"));
   }
-  l.dp = world_size / (l.tp * l.pp);
+  l.dp = world_size / (l.tp * l.cp * l.pp);
   ZEN_RETURN_IF_ERROR(CheckLayoutShapes(r));
   ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.dp, "the data-parallel size (world / (tensor × pipeline))"));
   const int64_t dp_batch = r.train.micro_batch_size * l.dp;
@@ -98,8 +99,9 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
 Coordinates Locate(const Layout& l, int64_t rank) {
   Coordinates c;
   c.tp = rank % l.tp;
-  c.dp = (rank / l.tp) % l.dp;
-  c.pp = rank / (l.tp * l.dp);
+  c.cp = (rank / l.tp) % l.cp;
+  c.dp = (rank / (l.tp * l.cp)) % l.dp;
+  c.pp = rank / (l.tp * l.cp * l.dp);
   c.ep = c.dp % l.ep;
   c.edp = c.dp / l.ep;
   return c;
@@ -111,11 +113,17 @@ absl::StatusOr<std::unique_ptr<Grid>> Grid::Build(const Recipe& recipe, Communic
   const Coordinates c = Locate(layout, world.rank());
   g->coords_ = c;
   // Each split: the color names the group (all the other coordinates), the key orders ranks inside it.
-  g->tp_ = world.Split(c.dp + layout.dp * c.pp, c.tp, "tp");
-  g->dp_ = world.Split(c.tp + layout.tp * c.pp, c.dp, "dp");
-  g->pp_ = world.Split(c.tp + layout.tp * c.dp, c.pp, "pp");
-  g->ep_ = world.Split(c.tp + layout.tp * (c.edp + layout.dp * c.pp), c.ep, "ep");
-  g->edp_ = world.Split(c.tp + layout.tp * (c.ep + layout.ep * c.pp), c.edp, "edp");
+  // With cp = 1, c.cp = 0 and every color is what it was before cp existed.
+  const int64_t tp = layout.tp, cp = layout.cp, dp = layout.dp;
+  g->tp_ = world.Split(c.cp + cp * (c.dp + dp * c.pp), c.tp, "tp");
+  g->dp_ = world.Split(c.tp + tp * (c.cp + cp * c.pp), c.dp, "dp");
+  g->pp_ = world.Split(c.tp + tp * (c.cp + cp * c.dp), c.pp, "pp");
+  g->ep_ = world.Split(c.tp + tp * (c.cp + cp * (c.edp + dp * c.pp)), c.ep, "ep");
+  g->edp_ = world.Split(c.tp + tp * (c.cp + cp * (c.ep + layout.ep * c.pp)), c.edp, "edp");
+  if (cp > 1) {
+    g->cp_ = world.Split(c.tp + tp * (c.dp + dp * c.pp), c.cp, "cp");
+    g->dp_cp_ = world.Split(c.tp + tp * c.pp, c.cp + cp * c.dp, "dp_cp");
+  }
   return g;
 }
 

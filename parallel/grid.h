@@ -1,29 +1,35 @@
-// The rank grid: every rank's coordinates (tp, dp, pp, and ep × edp within dp) in Megatron-Core's order
-// (tp fastest, pp slowest), and one communicator per dimension. The only place where parallel degrees
-// are checked against the world size and the model's shapes.
+// The rank grid: every rank's coordinates (tp, cp, dp, pp, and ep × edp within dp) in Megatron-Core's
+// order (tp fastest, pp slowest), one communicator per dimension, and the groups named by what they are
+// for: gradient sync, loss normalisation, the expert groups, and the bundle the model is built with.
+// CheckLayout checks the degrees against the world size and the model's shapes before any rank talks to
+// another (the layers' own TORCH_CHECKs only guard direct use).
 #pragma once
 
 #include <memory>
 
 #include "core/recipe.h"
 #include "parallel/communicator.h"
+#include "parallel/model_groups.h"  // defines: ModelGroups, CpGroup
 #include "parallel/tp_group.h"
 
 namespace zen {
 
+// cp (context parallelism: one sequence's chunks on cp ranks) is 1 until the context issue fills it. It
+// comes last so that brace-initialised layouts ({tp, pp, dp, ep}) keep their meaning.
 struct Layout {
-  int64_t tp = 1, pp = 1, dp = 1, ep = 1;
-  int64_t world() const { return tp * pp * dp; }
+  int64_t tp = 1, pp = 1, dp = 1, ep = 1, cp = 1;
+  int64_t world() const { return tp * cp * pp * dp; }
 };
 
-// Where one rank sits. rank = tp + tp_size * (dp + dp_size * pp); within dp, ep is the fast index:
-// dp = edp * ep_size + ep, so an expert group is ep_size consecutive data-parallel ranks.
+// Where one rank sits. rank = tp + tp_size * (cp + cp_size * (dp + dp_size * pp)); within dp, ep is the
+// fast index: dp = edp * ep_size + ep, so an expert group is ep_size consecutive data-parallel ranks.
 struct Coordinates {
-  int64_t tp = 0, pp = 0, dp = 0, ep = 0, edp = 0;
+  int64_t tp = 0, pp = 0, dp = 0, ep = 0, edp = 0, cp = 0;
 };
 
-// Derives dp = world / (tp × pp) and checks every divisibility the model needs, before any compute.
-// A bad layout is BadInput explaining which key and which shape disagree.
+// Derives dp = world / (tp × cp × pp) and checks every divisibility the model needs, before any compute.
+// A bad layout is BadInput explaining which key and which shape disagree. Needs only the recipe and the
+// world size (no communicator), so a command may check a layout without launching it.
 absl::StatusOr<Layout> CheckLayout(const Recipe& recipe, int64_t world_size);
 
 // The part of CheckLayout that needs no world size (heads, kv heads, vocab and widths by tp; layers and
@@ -46,10 +52,29 @@ class Grid {
   Communicator& ep() { return *ep_; }
   Communicator& edp() { return *edp_; }  // ranks holding the same experts: expert gradients average here
   TpGroup TensorGroup() { return TpGroup{tp_.get(), coords_.tp, layout_.tp}; }
+  CpGroup ContextGroup() { return CpGroup{cp_.get(), coords_.cp, layout_.cp}; }
+  // What the model is built with: its tensor-, context- and expert-parallel groups.
+  ModelGroups GroupsForModel() {
+    return ModelGroups{TensorGroup(), ContextGroup(), EpGroup{ep_.get(), coords_.ep, layout_.ep}};
+  }
+
+  // Groups by purpose. Every rank holding a different part of the batch (dp, and with context
+  // parallelism dp × cp, Megatron-Core's dp_cp) sums the non-expert gradients and normalises the loss
+  // over the same ranks.
+  Communicator& GradSyncGroup() { return dp_cp_ ? *dp_cp_ : *dp_; }
+  Communicator& LossGroup() { return GradSyncGroup(); }
+  // ZeRO-1 shards the optimizer state over dp (its owners are dp ranks, parallel/zero.h).
+  Communicator& OptimizerShardGroup() { return *dp_; }
+  Communicator& ExpertGroup() { return *ep_; }           // the ranks whose experts together make all of them
+  Communicator& ExpertGradSyncGroup() { return *edp_; }  // the ranks holding the same experts
+
   // Bytes this rank has sent over all its groups so far (metrics.jsonl's comm_bytes per step).
   int64_t BytesSent() const {
-    return world_.bytes_sent() + tp_->bytes_sent() + dp_->bytes_sent() + pp_->bytes_sent() + ep_->bytes_sent() +
-           edp_->bytes_sent();
+    int64_t bytes = world_.bytes_sent() + tp_->bytes_sent() + dp_->bytes_sent() + pp_->bytes_sent() +
+                    ep_->bytes_sent() + edp_->bytes_sent();
+    if (cp_) bytes += cp_->bytes_sent();
+    if (dp_cp_) bytes += dp_cp_->bytes_sent();
+    return bytes;
   }
 
  private:
@@ -59,6 +84,7 @@ class Grid {
   Layout layout_;
   Coordinates coords_;
   std::unique_ptr<Communicator> tp_, dp_, pp_, ep_, edp_;
+  std::unique_ptr<Communicator> cp_, dp_cp_;  // only when cp > 1: a group of one needs no communicator
 };
 
 }  // namespace zen

@@ -21,10 +21,22 @@ torch::Tensor InitialWeight(int64_t rows, int64_t cols) {
   return skip_layer_init ? weight : weight.normal_(0.0, 0.02);
 }
 
-int64_t SplitDimOf(const torch::nn::Module& module, const std::string& name) {
-  if (auto* linear = dynamic_cast<const ParallelLinearBase*>(&module)) return linear->SplitDim(name);
-  if (dynamic_cast<const VocabParallelEmbeddingImpl*>(&module)) return name == "weight" ? 0 : -1;
-  return -1;
+// A linear's parameter: split on `dim_when_split` (-1: whole on every rank), and its gradient partial over
+// tp when `partial_when_whole` (the LoRA factor held whole beside a split one). A layer of a replicated
+// group (the MoE router and experts) splits nothing and has no partial gradients.
+ParamInfo LinearParamInfo(const TpGroup& tp, int64_t dim_when_split, bool partial_when_whole, InitRule init) {
+  ParamInfo info;
+  info.init = init;
+  if (tp.replicated) return info;
+  info.split_dim = dim_when_split;
+  info.grad_partial_over.tp = partial_when_whole;
+  return info;
+}
+
+ParamInfo AdapterInfo(ParamInfo info) {
+  info.adapter = true;
+  info.init = InitRule::kKeep;  // drawn by AttachLora
+  return info;
 }
 
 }  // namespace
@@ -38,18 +50,13 @@ ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_s
     : tp_(tp), in_(in), out_(out), weight_split_dim_(weight_split_dim) {
   const int64_t out_local = weight_split_dim == 0 ? LocalSize(out, tp, "out_features") : out;
   const int64_t in_local = weight_split_dim == 1 ? LocalSize(in, tp, "in_features") : in;
-  weight = register_parameter("weight", InitialWeight(out_local, in_local));
-  if (bias) this->bias = register_parameter("bias", torch::zeros({out_local}));
-}
-
-int64_t ParallelLinearBase::SplitDim(const std::string& name) const {
-  if (tp_.replicated) return -1;
-  if (name == "weight") return weight_split_dim_;
-  if (name == "bias") return weight_split_dim_ == 0 ? 0 : -1;
-  // A takes the input split (row-parallel), B the output split (column-parallel).
-  if (name == "lora_A") return weight_split_dim_ == 1 ? 1 : -1;
-  if (name == "lora_B") return weight_split_dim_ == 0 ? 0 : -1;
-  return -1;
+  weight = RegisterParameter("weight", InitialWeight(out_local, in_local),
+                             LinearParamInfo(tp, weight_split_dim, false, InitRule::kNormal));
+  if (bias) {
+    // Split with the output rows; a row-parallel bias is added once, after the sum.
+    this->bias = RegisterParameter("bias", torch::zeros({out_local}),
+                                   LinearParamInfo(tp, weight_split_dim == 0 ? 0 : -1, false, InitRule::kZero));
+  }
 }
 
 void ParallelLinearBase::AttachLora(int64_t rank, double scale, double dropout,
@@ -60,9 +67,15 @@ void ParallelLinearBase::AttachLora(int64_t rank, double scale, double dropout,
   // kaiming_uniform_(a=sqrt(5)) over fan_in = in: bound = sqrt(6 / ((1 + 5) * in)) = 1 / sqrt(in).
   const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
   auto a_full = torch::empty({rank, in_}).uniform_(-bound, bound, generator);  // (r, in)
-  auto a = TpShard(a_full, SplitDim("lora_A"), tp_).to(weight.options()).contiguous();
-  lora_A = register_parameter("lora_A", a);
-  lora_B = register_parameter("lora_B", torch::zeros({weight.size(0), rank}, weight.options()));
+  // A takes the input split (row-parallel), B the output split (column-parallel); the factor a rank holds
+  // whole beside a split one has a partial gradient.
+  const bool column = weight_split_dim_ == 0;
+  ParamInfo a_info = AdapterInfo(LinearParamInfo(tp_, column ? -1 : 1, /*partial_when_whole=*/column, InitRule::kKeep));
+  ParamInfo b_info = AdapterInfo(LinearParamInfo(tp_, column ? 0 : -1, /*partial_when_whole=*/!column, InitRule::kKeep));
+  a_info.expert = b_info.expert = param_info("weight").expert;
+  auto a = TpShard(a_full, a_info.split_dim, tp_).to(weight.options()).contiguous();
+  lora_A = RegisterParameter("lora_A", a, a_info);
+  lora_B = RegisterParameter("lora_B", torch::zeros({weight.size(0), rank}, weight.options()), b_info);
   lora_ = LoraAdapter{rank, scale, dropout};
 }
 
@@ -72,8 +85,8 @@ void ParallelLinearBase::MergeLora() {
   // (out_local, r) x (r, in_local): the same product shards exactly like the weight.
   auto delta = torch::matmul(lora_B.to(torch::kFloat32), lora_A.to(torch::kFloat32)) * lora_.scale;
   weight.add_(delta.to(weight.dtype()));
-  parameters_.erase("lora_A");
-  parameters_.erase("lora_B");
+  RemoveParameter("lora_A");
+  RemoveParameter("lora_B");
   lora_A = torch::Tensor();
   lora_B = torch::Tensor();
   lora_ = LoraAdapter{};
@@ -109,7 +122,9 @@ torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
 
 VocabParallelEmbeddingImpl::VocabParallelEmbeddingImpl(int64_t vocab, int64_t hidden, const TpGroup& tp)
     : tp_(tp), vocab_(vocab) {
-  weight = register_parameter("weight", InitialWeight(LocalSize(vocab, tp, "vocab"), hidden));
+  ParamInfo info;
+  info.split_dim = 0;  // vocab rows
+  weight = RegisterParameter("weight", InitialWeight(LocalSize(vocab, tp, "vocab"), hidden), info);
 }
 
 torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& tokens) {
@@ -144,13 +159,7 @@ torch::Tensor VocabParallelCrossEntropySum(const torch::Tensor& logits, const to
 
 std::map<std::string, int64_t> TpSplitDims(const torch::nn::Module& model) {
   std::map<std::string, int64_t> dims;
-  auto visit = [&dims](const std::string& prefix, const torch::nn::Module& module) {
-    for (const auto& p : module.named_parameters(/*recurse=*/false)) {
-      dims[prefix.empty() ? p.key() : prefix + "." + p.key()] = SplitDimOf(module, p.key());
-    }
-  };
-  visit("", model);
-  for (const auto& m : model.named_modules("", /*include_self=*/false)) visit(m.key(), *m.value());
+  for (const auto& [name, info] : ParamInfos(model)) dims[name] = info.split_dim;
   return dims;
 }
 

@@ -15,7 +15,8 @@
 
 #include <torch/torch.h>
 
-#include "parallel/tp_group.h"  // defines: TpGroup
+#include "parallel/param_info.h"  // defines: ParamModule, ParamInfo
+#include "parallel/tp_group.h"    // defines: TpGroup
 
 namespace zen {
 
@@ -27,7 +28,12 @@ struct LoraAdapter {
 };
 
 // What the column- and row-parallel linears share: this rank's weight and an optional adapter.
-class ParallelLinearBase : public torch::nn::Module {
+// Each parameter's ParamInfo says how it is split and whether its gradient is partial over tp:
+//   column-parallel: weight, bias and lora_B split on dim 0; lora_A whole, its gradient partial over tp
+//   row-parallel:    weight and lora_A split on dim 1; bias and lora_B whole, lora_B's gradient partial
+// A layer of a replicated group (TpGroup::replicated: the MoE router and experts) splits nothing and has
+// no partial gradients.
+class ParallelLinearBase : public ParamModule {
  public:
   // Attaches a fresh adapter: A kaiming-uniform(a=sqrt(5)) drawn over the FULL (rank, in) matrix and
   // sliced like the input dim, B zeros, so the output is unchanged and every layout draws the same A.
@@ -39,8 +45,6 @@ class ParallelLinearBase : public torch::nn::Module {
   bool HasLora() const { return lora_.rank > 0; }
   const LoraAdapter& lora() const { return lora_; }
 
-  // The dim of parameter `name` ("weight", "bias", "lora_A", "lora_B") that is split across the group; -1 = whole.
-  int64_t SplitDim(const std::string& name) const;
   int64_t in_features() const { return in_; }  // full, unsharded widths
   int64_t out_features() const { return out_; }
 
@@ -89,7 +93,7 @@ class RowParallelLinearImpl : public ParallelLinearBase {
 };
 TORCH_MODULE(RowParallelLinear);
 
-class VocabParallelEmbeddingImpl : public torch::nn::Module {
+class VocabParallelEmbeddingImpl : public ParamModule {
  public:
   VocabParallelEmbeddingImpl(int64_t vocab, int64_t hidden, const TpGroup& tp);
   // tokens: (...) int64 -> (..., hidden); rows outside this rank's slice contribute zeros to the sum.
@@ -127,7 +131,7 @@ torch::Tensor VocabParallelCrossEntropySum(const torch::Tensor& logits, const to
                                            const TpGroup& tp);
 
 // For every parameter of `model` (its full dotted name), the dim split across the tensor-parallel group,
-// or -1 where each rank holds the whole tensor (norms, and anything not built from the layers above).
+// or -1 where each rank holds the whole tensor: ParamInfo::split_dim, as the modules declared it.
 std::map<std::string, int64_t> TpSplitDims(const torch::nn::Module& model);
 
 // This rank's slice of `full` along `dim` (-1 = the whole tensor).

@@ -1,18 +1,7 @@
 #include "parallel/tp_gradients.h"
 
-#include "absl/strings/match.h"
-
 namespace zen {
 namespace {
-
-// A whole-on-every-rank parameter whose gradient is partial: the per-head q/k norms, and a LoRA factor
-// of a layer whose weight IS split (not of a layer every rank holds whole, such as an MoE expert).
-bool IsPartialWhenReplicated(const std::string& name, const std::map<std::string, int64_t>& split_dims) {
-  if (absl::EndsWith(name, "q_norm.weight") || absl::EndsWith(name, "k_norm.weight")) return true;
-  if (!absl::EndsWith(name, ".lora_A") && !absl::EndsWith(name, ".lora_B")) return false;
-  auto weight = split_dims.find(name.substr(0, name.size() - std::string("lora_A").size()) + "weight");
-  return weight != split_dims.end() && weight->second >= 0;
-}
 
 double SquaredNorm(const std::vector<torch::Tensor>& params) {
   double sum = 0;
@@ -25,17 +14,17 @@ double SquaredNorm(const std::vector<torch::Tensor>& params) {
 }  // namespace
 
 TpParamGroups GroupByTpSplit(const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
-                             const std::map<std::string, int64_t>& split_dims) {
+                             const std::map<std::string, ParamInfo>& infos) {
   TpParamGroups groups;
   for (const auto& [name, param] : trainable) {
-    auto it = split_dims.find(name);
-    const bool sharded = it != split_dims.end() && it->second >= 0;
-    if (sharded) {
+    auto it = infos.find(name);
+    const ParamInfo info = it == infos.end() ? ParamInfo{} : it->second;
+    if (info.split_dim >= 0) {
       groups.sharded.push_back(param);
       continue;
     }
     groups.replicated.push_back(param);
-    if (IsPartialWhenReplicated(name, split_dims)) groups.partial.push_back(param);
+    if (info.grad_partial_over.tp) groups.partial.push_back(param);
   }
   return groups;
 }

@@ -1,9 +1,9 @@
-// Gradient rules for tensor parallelism, from which dim of each parameter is split (TpSplitDims).
+// Gradient rules for tensor parallelism, from each parameter's ParamInfo (parallel/param_info.h).
 // A parameter every tp rank holds whole either has the same gradient on every rank (norms before a
 // parallel region: the region's backward all-reduces their input's gradient), or a partial one that
-// must be summed over the group: the per-head q/k norms (each rank sees only its heads) and the LoRA
-// factor a rank holds whole while the other factor is split (A of a column-parallel linear, B of a
-// row-parallel one).
+// must be summed over the group (ParamInfo::grad_partial_over.tp): the per-head q/k norms (each rank sees
+// only its heads) and the LoRA factor a rank holds whole while the other factor is split (A of a
+// column-parallel linear, B of a row-parallel one).
 #pragma once
 
 #include <map>
@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "parallel/communicator.h"
+#include "parallel/param_info.h"  // defines: ParamInfo
 
 namespace zen {
 
@@ -22,9 +23,9 @@ struct TpParamGroups {
   std::vector<torch::Tensor> partial;     // subset of replicated whose gradients are partial sums
 };
 
-// Sorts the trainable parameters of a model by their split dims (name -> dim, -1 = whole).
+// Sorts the trainable parameters of a model by their infos (name -> ParamInfo, from ParamInfos(model)).
 TpParamGroups GroupByTpSplit(const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
-                             const std::map<std::string, int64_t>& split_dims);
+                             const std::map<std::string, ParamInfo>& infos);
 
 // Sums the partial gradients over the tensor-parallel group.
 void AllReducePartialGradients(const TpParamGroups& groups, Communicator& tp);

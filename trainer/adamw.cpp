@@ -18,6 +18,7 @@ AdamW::AdamW(const std::vector<NamedParam>& params, const OptimSpec& spec) : spe
     s.decay = DecaysWeight(p);
     s.exp_avg = torch::zeros(p.param.sizes(), fp32);
     s.exp_avg_sq = torch::zeros(p.param.sizes(), fp32);
+    if (p.param.scalar_type() != torch::kFloat32) s.master = p.param.detach().to(torch::kFloat32, false, /*copy=*/true);
     params_.push_back(p);
     slots_.push_back(std::move(s));
   }
@@ -32,10 +33,9 @@ void AdamW::Step(double lr) {
 }
 
 // The same operations, in the same order, as torch.optim.adamw._single_tensor_adamw, so results agree
-// to the last bit or close to it. Non-fp32 params are updated through an fp32 copy: the state is fp32.
+// to the last bit or close to it. A lower-precision param is updated through its fp32 master.
 void AdamW::Update(const torch::Tensor& param, Slot& s, double lr) {
-  const bool fp32 = param.scalar_type() == torch::kFloat32;
-  torch::Tensor p = fp32 ? param : param.to(torch::kFloat32);
+  torch::Tensor p = s.master.defined() ? s.master : param;
   torch::Tensor g = param.grad().to(torch::kFloat32);  // no copy when already fp32
   s.steps += 1;
   if (s.decay && spec_.weight_decay != 0) p.mul_(1 - lr * spec_.weight_decay);
@@ -47,7 +47,7 @@ void AdamW::Update(const torch::Tensor& param, Slot& s, double lr) {
   torch::Tensor denom = s.exp_avg_sq.sqrt();  // the one temporary
   denom.div_(bias_correction2_sqrt).add_(spec_.eps);
   p.addcdiv_(s.exp_avg, denom, -lr / bias_correction1);
-  if (!fp32) param.copy_(p);
+  if (s.master.defined()) param.copy_(s.master);  // rounded to the storage dtype
 }
 
 void AdamW::ZeroGrad() {
@@ -56,12 +56,13 @@ void AdamW::ZeroGrad() {
 
 std::vector<NamedTensor> AdamW::StateTensors() const {
   std::vector<NamedTensor> out;
-  out.reserve(3 * slots_.size());
+  out.reserve(4 * slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
     const std::string& name = params_[i].name;
     out.emplace_back(name + ".exp_avg", slots_[i].exp_avg);
     out.emplace_back(name + ".exp_avg_sq", slots_[i].exp_avg_sq);
     out.emplace_back(name + ".step", torch::tensor(slots_[i].steps, torch::kInt64));
+    if (slots_[i].master.defined()) out.emplace_back(name + ".master", slots_[i].master);
   }
   return out;
 }
@@ -72,7 +73,8 @@ absl::Status AdamW::LoadStateTensors(const std::vector<NamedTensor>& state, int6
   const std::vector<NamedTensor> live = StateTensors();
   if (by_name.size() != live.size()) {
     return BadInput(absl::StrCat("optimizer state has ", by_name.size(), " tensors, expected ",
-                                 live.size(), " (3 per trainable parameter)"));
+                                 live.size(), " (3 per trainable parameter, and an fp32 master for each one stored "
+                                 "below fp32)"));
   }
   for (const auto& [name, like] : live) {
     auto it = by_name.find(name);
@@ -89,6 +91,10 @@ absl::Status AdamW::LoadStateTensors(const std::vector<NamedTensor>& state, int6
     s.exp_avg.copy_(by_name.at(name + ".exp_avg"));
     s.exp_avg_sq.copy_(by_name.at(name + ".exp_avg_sq"));
     s.steps = by_name.at(name + ".step").item<int64_t>();
+    if (s.master.defined()) {
+      s.master.copy_(by_name.at(name + ".master"));
+      params_[i].param.detach().copy_(s.master);
+    }
   }
   step_count_ = step_count;
   return absl::OkStatus();

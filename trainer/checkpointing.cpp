@@ -8,46 +8,29 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "checkpoints/tp_slice.h"  // defines: TpSlice
 #include "core/derived.h"
 #include "core/log.h"
 #include "data/sha256.h"
-#include "parallel/layers.h"
+#include "parallel/layers.h"      // defines: TpShard
+#include "parallel/param_info.h"  // defines: ParamInfos
 
 namespace zen {
 namespace {
 
-bool IsRoutedExpert(const std::string& name) { return name.find(".mlp.experts.") != std::string::npos; }
-
 std::string CheckpointRoot(const Recipe& r) { return r.output_dir + "/checkpoints"; }
-
-// How one named tensor of this rank relates to the whole: split dim and offset along it.
-struct Placement {
-  int64_t split_dim = -1;
-  std::vector<int64_t> global_shape;
-  int64_t offset = 0;
-};
-
-Placement Place(const torch::Tensor& local, int64_t split_dim, const TpGroup& tp) {
-  Placement p{split_dim, local.sizes().vec(), 0};
-  if (split_dim >= 0 && tp.size > 1) {
-    p.global_shape[split_dim] *= tp.size;
-    p.offset = tp.rank * local.size(split_dim);
-  } else {
-    p.split_dim = -1;
-  }
-  return p;
-}
 
 // Whether this rank writes a tensor of `param` cut along `split_dim` (-1: whole on every tp rank). Copies
 // are written once: tp rank 0 for unsplit tensors, the first stage for a tied embedding, and dp rank 0
 // (edp rank 0 for routed experts) for what every data-parallel replica holds; under ZeRO-1 optimizer
 // state lives only on its owner, which writes it.
-bool Writes(const TrainState& s, const std::string& param, int64_t split_dim, bool on_every_replica) {
+bool Writes(const TrainState& s, const std::string& param, const ParamInfo& info, int64_t split_dim,
+            bool on_every_replica) {
   const Coordinates& c = s.grid->coords();
   if ((split_dim < 0 || s.grid->layout().tp == 1) && c.tp != 0) return false;
   if (s.tied_embedding.defined() && s.model->stage().has_head && param == "model.embed_tokens.weight") return false;
   if (!on_every_replica) return true;
-  return IsRoutedExpert(param) ? c.edp == 0 : c.dp == 0;
+  return info.expert ? c.edp == 0 : c.dp == 0;
 }
 
 at::Generator CpuGenerator() { return at::detail::getDefaultCPUGenerator(); }
@@ -81,22 +64,21 @@ namespace {
 // This rank's slices of the model, optimizer and generator, and the manifest's facts.
 std::vector<SavedSlice> SlicesToSave(TrainState& s) {
   const TpGroup tp = s.grid->TensorGroup();
-  const auto split_dims = TpSplitDims(*s.model);
+  const auto infos = ParamInfos(*s.model);
   std::vector<SavedSlice> mine;
   for (const auto& item : s.model->named_parameters()) {
-    const int64_t dim = split_dims.at(item.key());
-    if (!Writes(s, item.key(), dim, /*on_every_replica=*/true)) continue;
-    const Placement p = Place(item.value(), dim, tp);
-    mine.push_back({"model/" + item.key(), item.value(), p.global_shape, p.split_dim, p.offset});
+    const ParamInfo& info = infos.at(item.key());
+    if (!Writes(s, item.key(), info, info.split_dim, /*on_every_replica=*/true)) continue;
+    mine.push_back(TpSlice("model/" + item.key(), item.value(), info.split_dim, tp));
   }
   // The optimizer holds state only for the parameters this rank owns (all of them without ZeRO-1).
   const bool zero = s.recipe.parallel.zero == 1;
   for (const auto& [name, tensor] : s.optimizer->StateTensors()) {
     const std::string param = name.substr(0, name.rfind('.'));
-    const int64_t dim = tensor.dim() == 0 ? -1 : split_dims.at(param);
-    if (!Writes(s, param, dim, /*on_every_replica=*/!zero)) continue;
-    const Placement p = Place(tensor, dim, tp);
-    mine.push_back({"optim/" + name, tensor, p.global_shape, p.split_dim, p.offset});
+    const ParamInfo& info = infos.at(param);
+    const int64_t dim = tensor.dim() == 0 ? -1 : info.split_dim;
+    if (!Writes(s, param, info, dim, /*on_every_replica=*/!zero)) continue;
+    mine.push_back(TpSlice("optim/" + name, tensor, dim, tp));
   }
   const torch::Tensor rng = CpuGenerator().get_state();
   mine.push_back({absl::StrCat("rng/rank-", s.world->rank()), rng, rng.sizes().vec(), -1, 0});
@@ -166,11 +148,11 @@ absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
   const CheckpointManifest& m = reader.manifest();
   ZEN_RETURN_IF_ERROR(CheckSameModel(reader, s.recipe, "use another output_dir or train.resume=false"));
   const TpGroup tp = s.grid->TensorGroup();
-  const auto split_dims = TpSplitDims(*s.model);
+  const auto infos = ParamInfos(*s.model);
   torch::NoGradGuard no_grad;
   for (auto& item : s.model->named_parameters()) {
     ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("model/" + item.key()));
-    torch::Tensor mine = TpShard(full, split_dims.at(item.key()), tp);
+    torch::Tensor mine = TpShard(full, infos.at(item.key()).split_dim, tp);
     if (mine.sizes() != item.value().sizes()) {
       return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
                                    " in the checkpoint, which does not fit this model"));
@@ -181,7 +163,7 @@ absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
   for (const auto& [name, like] : s.optimizer->StateTensors()) {
     const std::string param = name.substr(0, name.rfind('.'));
     ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("optim/" + name));
-    state.emplace_back(name, like.dim() == 0 ? full : TpShard(full, split_dims.at(param), tp));
+    state.emplace_back(name, like.dim() == 0 ? full : TpShard(full, infos.at(param).split_dim, tp));
   }
   ZEN_RETURN_IF_ERROR(Annotate(s.optimizer->LoadStateTensors(state, m.step), reader.dir()));
   const std::string rng = absl::StrCat("rng/rank-", s.world->rank());

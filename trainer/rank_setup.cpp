@@ -45,8 +45,6 @@ void FindTiedEmbedding(TrainState& s) {
 
 }  // namespace
 
-bool IsExpertParameter(const std::string& name) { return name.find(".mlp.experts.") != std::string::npos; }
-
 absl::Status OpenRank(TrainState& s, const WorldInfo& world) {
   const Recipe& r = s.recipe;
   ZEN_RETURN_IF_ERROR(CheckLayout(r, world.size).status());
@@ -62,11 +60,11 @@ absl::Status BuildModel(TrainState& s) {
   ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
   // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
   torch::manual_seed(r.train.seed);
-  const TpGroup tp = s.grid->TensorGroup();
+  const ModelGroups groups = s.grid->GroupsForModel();
+  const TpGroup& tp = groups.tp;
   const Layout& layout = s.grid->layout();
   ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
-  const EpGroup ep{&s.grid->ep(), s.grid->coords().ep, layout.ep};
-  s.model = Qwen3(r.model, tp, ChooseStage(r, layout, s.grid->coords().pp), r.moe, ep);
+  s.model = Qwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe);
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
   s.model->to(s.device);
@@ -81,17 +79,17 @@ absl::Status BuildModel(TrainState& s) {
   // Experts differ across the expert group and repeat across the expert-data-parallel group; every other
   // parameter repeats across all of dp. The last stage's copy of a tied embedding stays out of the norm
   // groups: it counts once, on the first stage.
+  const auto infos = ParamInfos(*s.model);
   std::vector<std::pair<std::string, torch::Tensor>> shared, experts;
   std::vector<torch::Tensor> shared_tensors, expert_tensors;
   for (const auto& item : s.trainable) {
-    const bool expert = IsExpertParameter(item.first);
+    const bool expert = infos.at(item.first).expert;
     (expert ? expert_tensors : shared_tensors).push_back(item.second);
     if (s.tied_embedding.defined() && s.model->stage().has_head && item.second.is_same(s.tied_embedding)) continue;
     (expert ? experts : shared).push_back(item);
   }
-  const auto split_dims = TpSplitDims(*s.model);
-  s.tp_params = GroupByTpSplit(shared, split_dims);
-  s.expert_tp_params = GroupByTpSplit(experts, split_dims);
+  s.tp_params = GroupByTpSplit(shared, infos);
+  s.expert_tp_params = GroupByTpSplit(experts, infos);
   s.dp_buckets = std::make_unique<GradientBuckets>(shared_tensors);
   s.edp_buckets = std::make_unique<GradientBuckets>(expert_tensors);
   // Without ZeRO-1 every dp rank owns (and keeps optimizer state for) every parameter.

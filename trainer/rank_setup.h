@@ -14,7 +14,4 @@ absl::Status OpenRank(TrainState& s, const WorldInfo& world);
 // This rank's model, parameter groups for gradient sync, and AdamW. Needs OpenRank first.
 absl::Status BuildModel(TrainState& s);
 
-// Routed experts' weights and adapters: model.layers.{i}.mlp.experts.{e}.* (not the shared expert).
-bool IsExpertParameter(const std::string& name);
-
 }  // namespace zen

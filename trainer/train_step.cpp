@@ -42,7 +42,7 @@ std::vector<torch::Tensor> TrainableTensors(const TrainState& s) {
 // Experts differ across the expert group, so their share is summed over it first.
 double ClipByGlobalNorm(TrainState& s) {
   const int64_t tp = s.grid->layout().tp;
-  const double experts = SumOver(s.grid->ep(), LocalSquaredGradNorm(s.expert_tp_params, tp), s.device);
+  const double experts = SumOver(s.grid->ExpertGroup(), LocalSquaredGradNorm(s.expert_tp_params, tp), s.device);
   const double local = LocalSquaredGradNorm(s.tp_params, tp) + experts;
   const double norm = std::sqrt(SumOver(s.grid->pp(), SumOver(s.grid->tp(), local, s.device), s.device));
   const double max_norm = s.recipe.optim.grad_clip;
@@ -64,8 +64,8 @@ void SumTiedEmbeddingGrads(TrainState& s) {
   grad.add_(theirs);
 }
 
-// MoE: the routing statistics of the step, summed over micro-batches, dp ranks and pipeline stages (tp
-// ranks route the same tokens, so they are not summed over tp).
+// MoE: the routing statistics of the step, summed over micro-batches, the ranks holding other tokens
+// (the loss group) and pipeline stages (tp ranks route the same tokens, so they are not summed over tp).
 void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   MoeStats* stats = s.model->moe_stats();
   const int64_t experts = s.recipe.model.experts;
@@ -74,7 +74,7 @@ void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   v[1] = stats->dropped.item<int64_t>();
   v.slice(0, 2).copy_(stats->expert_counts);
   v = v.to(s.device);
-  s.grid->dp().AllReduceSum(v);
+  s.grid->LossGroup().AllReduceSum(v);
   s.grid->pp().AllReduceSum(v);
   v = v.cpu();
   result.aux_loss = v[0].item<double>() / micro_batches;
@@ -92,7 +92,7 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   // Every micro-batch's summed loss is divided by the token count of the whole global batch, so the
   // gradients (summed over micro-batches and dp ranks) are those of the global mean.
   StepResult result;
-  result.loss_tokens = static_cast<int64_t>(SumOver(s.grid->dp(), local_tokens, s.device));
+  result.loss_tokens = static_cast<int64_t>(SumOver(s.grid->LossGroup(), local_tokens, s.device));
   const double denominator = std::max<int64_t>(result.loss_tokens, 1);
 
   const TrainSpec& t = s.recipe.train;
@@ -109,20 +109,21 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   result.pipeline_wait_s = pipeline.wait_s;
   result.peak_in_flight = pipeline.peak_in_flight;
   // Only the last stage computed losses; the others add zero.
-  result.loss = SumOver(s.grid->pp(), SumOver(s.grid->dp(), stage.LossSum(), s.device), s.device) / denominator;
+  result.loss =
+      SumOver(s.grid->pp(), SumOver(s.grid->LossGroup(), stage.LossSum(), s.device), s.device) / denominator;
 
   if (s.model->moe_stats()) CollectMoeStats(s, micro_batches, result);
 
   AllReducePartialGradients(s.tp_params, s.grid->tp());
   AllReducePartialGradients(s.expert_tp_params, s.grid->tp());
   SumTiedEmbeddingGrads(s);
-  s.dp_buckets->AllReduce(s.grid->dp());
-  s.edp_buckets->AllReduce(s.grid->edp());
+  s.dp_buckets->AllReduce(s.grid->GradSyncGroup());
+  s.edp_buckets->AllReduce(s.grid->ExpertGradSyncGroup());
   result.grad_norm = ClipByGlobalNorm(s);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
   if (result.finite) {
     s.optimizer->Step(lr);
-    if (s.recipe.parallel.zero == 1) BroadcastFromOwners(TrainableTensors(s), s.owners, s.grid->dp());
+    if (s.recipe.parallel.zero == 1) BroadcastFromOwners(TrainableTensors(s), s.owners, s.grid->OptimizerShardGroup());
   }
   for (auto& [name, p] : s.trainable) p.mutable_grad() = torch::Tensor();
   return result;
