@@ -14,7 +14,7 @@ done
 rm -rf runs/demo  # a fresh run each time (an output_dir given as an override is left as it is: it resumes)
 build/zen train "$recipe" "$@"
 echo "demo: asking the trained model the $(wc -l < "$out/demo_held_out.jsonl") held-out additions"
-build/zen generate "$recipe" "$@" --chat --input "$out/demo_held_out.jsonl" > "$out/demo_held_out_answers.jsonl"
+build/zen generate "$recipe" "$@" --chat --max-new-tokens 8 --input "$out/demo_held_out.jsonl" > "$out/demo_held_out_answers.jsonl"
 .venv/bin/python scripts/demo_accuracy.py "$out/demo_held_out.jsonl" "$out/demo_held_out_answers.jsonl"
 echo "demo: metrics in $out/metrics.jsonl; TensorBoard: tensorboard --logdir $out"
 echo "demo: ask it yourself: build/zen generate $recipe $* --chat --prompt \"What is 45+38?\""
