@@ -17,7 +17,7 @@ grep -q '^  path: bytes$' "$work/run/config.resolved.yaml" || { echo "config.res
 
 # Every third held-out question (the file is in order of the addends, so this spreads over all of them).
 awk 'NR % 3 == 1' "$work/run/demo_held_out.jsonl" > "$work/questions.jsonl"
-"$zen" generate "$recipe" "${run[@]}" --chat --input "$work/questions.jsonl" > "$work/answers.jsonl"
+"$zen" generate "$recipe" "${run[@]}" --chat --max-new-tokens 8 --input "$work/questions.jsonl" > "$work/answers.jsonl"
 "$python" scripts/demo_accuracy.py "$work/questions.jsonl" "$work/answers.jsonl" --examples 4 --min-accuracy 0.03
 
 # After one step the same model answers (next to) none of them, so the threshold above measures learning.
