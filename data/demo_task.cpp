@@ -10,12 +10,16 @@ namespace zen {
 
 namespace {
 
-constexpr int kNumbers = 100;  // addends are 0..99
+constexpr int kNumbers = 100;                           // addends are 0..99
+constexpr uint64_t kHeldOutKey = 0x64656d6f2d68656cull;  // fixed: the held-out pairs never depend on the seed
 
-// The two addends of conversation `index`.
+// The two addends of conversation `index`: drawn from the hash of (seed, index), drawn again from the
+// hash of the draw while they are a held-out pair.
 std::pair<int, int> Addends(uint64_t seed, int64_t index) {
-  const uint64_t bits = SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(index));
-  return {static_cast<int>((bits & 0xffffffff) % kNumbers), static_cast<int>((bits >> 32) % kNumbers)};
+  for (uint64_t bits = SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(index));; bits = SplitMix64(bits)) {
+    const int a = static_cast<int>((bits & 0xffffffff) % kNumbers), b = static_cast<int>((bits >> 32) % kNumbers);
+    if (!IsDemoHeldOut(a, b)) return {a, b};
+  }
 }
 
 std::vector<ChatTurn> Conversation(int a, int b) {
@@ -23,6 +27,18 @@ std::vector<ChatTurn> Conversation(int a, int b) {
 }
 
 }  // namespace
+
+bool IsDemoHeldOut(int a, int b) { return SplitMix64(kHeldOutKey ^ static_cast<uint64_t>(a * kNumbers + b)) % 10 == 0; }
+
+std::vector<std::vector<ChatTurn>> DemoHeldOutConversations() {
+  std::vector<std::vector<ChatTurn>> held_out;
+  for (int a = 0; a < kNumbers; ++a) {
+    for (int b = 0; b < kNumbers; ++b) {
+      if (IsDemoHeldOut(a, b)) held_out.push_back(Conversation(a, b));
+    }
+  }
+  return held_out;
+}
 
 std::vector<ChatTurn> DemoConversation(uint64_t seed, int64_t index) {
   const auto [a, b] = Addends(seed, index);

@@ -3,6 +3,10 @@
 // would (Qwen's template, loss on the assistant's answer and its <|im_end|>), then packed into rows by
 // the same packer as prepared shards (data/packed_rows.h). A fresh machine trains on it with no
 // downloads, and the loss visibly falls.
+//
+// About one addend pair in ten is held out of every demo corpus, whatever the seed (IsDemoHeldOut), so a
+// trained model's answers to those questions show whether it learned to add or only remembered: a demo
+// run writes them to output_dir/demo_held_out.jsonl for `zen generate --input` (scripts/demo.sh).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +18,15 @@
 
 namespace zen {
 
-// Conversation `index`: user "What is 23+58?", assistant "81".
+// Conversation `index`: user "What is 23+58?", assistant "81" (never a held-out pair).
 std::vector<ChatTurn> DemoConversation(uint64_t seed, int64_t index);
+
+// Whether the addends a + b (each 0..99) are held out: a hash of the pair, not of its digits, picks 1 in
+// 10 (1,014 of the 10,000 pairs), and the other 8,986 still hold every sum and every pair of digits.
+bool IsDemoHeldOut(int a, int b);
+
+// The held-out pairs as conversations (user question, assistant answer), in order of (a, b).
+std::vector<std::vector<ChatTurn>> DemoHeldOutConversations();
 
 // Conversations [0, examples), one document each, in the layout of one shard (data/shard_manifest.h).
 struct DemoCorpus {

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/recipe_loader.h"
+#include "data/demo_task.h"
 #include "trainer/metrics.h"
 
 namespace zen {
@@ -25,6 +26,15 @@ absl::Status KeepMetricsUpTo(const std::string& path, int64_t step) {
   std::ofstream out(path, std::ios::trunc);
   out << kept;
   if (!out.flush()) return absl::InternalError(absl::StrCat(path, ": cannot rewrite"));
+  return absl::OkStatus();
+}
+
+absl::Status WriteDemoHeldOut(const fs::path& path) {
+  std::ofstream out(path);
+  for (const std::vector<ChatTurn>& turns : DemoHeldOutConversations()) {
+    out << nlohmann::ordered_json{{"prompt", turns[0].content}, {"answer", turns[1].content}}.dump() << "\n";
+  }
+  if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", path.string()));
   return absl::OkStatus();
 }
 
@@ -58,6 +68,7 @@ absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const s
     out << ResolvedYaml(recipe);
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", (dir / "config.resolved.yaml").string()));
   }
+  if (recipe.data.source == "demo") ZEN_RETURN_IF_ERROR(WriteDemoHeldOut(dir / "demo_held_out.jsonl"));
   nlohmann::json run;
   run["world_size"] = world.size;
   run["layout"] = {{"tp", recipe.parallel.tensor}, {"pp", recipe.parallel.pipeline},

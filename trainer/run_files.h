@@ -1,4 +1,5 @@
-// The files a run writes at its start (CONTRACT.md): config.resolved.yaml and run.json.
+// The files a run writes at its start (CONTRACT.md): config.resolved.yaml and run.json, and for the demo
+// task (data.source: demo) demo_held_out.jsonl, the questions its corpus leaves out.
 #pragma once
 
 #include <string>
@@ -24,6 +25,9 @@ struct RankShare {
 // later ones) and appends; a fresh run moves an earlier metrics.jsonl aside.
 absl::Status PrepareOutputDir(const Recipe& recipe, int64_t resumed_step = 0);
 
+// Writes config.resolved.yaml, run.json and, on the demo task, demo_held_out.jsonl: one line
+// {"prompt": "What is 0+18?", "answer": "18"} per held-out pair (data/demo_task.h), the input of
+// `zen generate --chat --input` that scripts/demo.sh scores.
 absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const std::vector<RankShare>& ranks);
 
 }  // namespace zen

@@ -69,6 +69,18 @@ TEST(Recipe, EachShippedRecipePointsAtItsPreparedShardsAndZenCoderTurnsFimOn) {
   }
 }
 
+// The demo task trains with the byte tokenizer, so a demo run's recipe (and its config.resolved.yaml)
+// names that one, not the Qwen3 tokenizer.json its recipe file gives for real data.
+TEST(Recipe, TheDemoSourceResolvesTheByteTokenizer) {
+  auto demo = LoadRecipe(kNano, {"data.source=demo", "model.vocab=512"});
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  EXPECT_EQ(demo->recipe.tokenizer.path, "bytes");
+  EXPECT_NE(ResolvedYaml(demo->recipe).find("path: bytes"), std::string::npos) << ResolvedYaml(demo->recipe);
+  auto shards = LoadRecipe(kNano, {"tokenizer.path=other/tokenizer.json"});
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  EXPECT_EQ(shards->recipe.tokenizer.path, "other/tokenizer.json");
+}
+
 TEST(Recipe, OverridesReplaceValuesParsedAsYaml) {
   auto loaded = LoadRecipe(kNano, {"model.layers=2", "optim.lr=2e-3", "lora.targets=[q, v]", "train.dtype=bf16"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
