@@ -161,19 +161,3 @@ TEST(ParamInfo, HeadShardedVectorIsSplitSavedReshardedLoadedAndNormedUnderTensor
 
 }  // namespace
 }  // namespace zen
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  zen::World();  // MPI_Init before any test
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  const int failed = RUN_ALL_TESTS();
-  int any_failed = 0;
-  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  zen::FinalizeMpi();
-  return any_failed;
-}
