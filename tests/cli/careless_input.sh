@@ -129,7 +129,7 @@ out=$("$zen" validate "$nano" ~lora optim.lr=2e-3 2>&1 >/dev/null)
 # ... and a Hugging Face checkpoint stored in another dtype than the run trains in.
 mkdir "$work/hf"
 cat > "$work/hf/config.json" <<'JSON'
-{"num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+{"model_type": "qwen3", "num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
  "intermediate_size": 256, "vocab_size": 512, "max_position_embeddings": 512, "torch_dtype": "bfloat16"}
 JSON
 out=$("$zen" validate "$nano" model.checkpoint="$work/hf" train.seq_len=64 2>&1 >/dev/null)

@@ -257,7 +257,7 @@ TEST(RecipeWarnings, ALearningRateTenTimesBeyondTheUsualRangeIsNamed) {
 TEST(RecipeWarnings, AHuggingFaceCheckpointInAnotherDtypeIsNamed) {
   const fs::path folder = fs::path(WriteTemp("placeholder", "")).parent_path() / "hf_bf16";
   fs::create_directories(folder);
-  std::ofstream(folder / "config.json") << R"({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+  std::ofstream(folder / "config.json") << R"({"model_type": "qwen3", "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
     "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128, "vocab_size": 320,
     "max_position_embeddings": 512, "torch_dtype": "bfloat16"})";
   const std::vector<std::string> common = {"model.checkpoint=" + folder.string(), "train.seq_len=64"};
