@@ -15,15 +15,14 @@
 
 #include <torch/torch.h>
 
+#include "parallel/rank_group.h"  // defines: RankGroup
+
 namespace zen {
 
 class Communicator;
 
-struct EpGroup {
-  Communicator* comm = nullptr;  // null only when size == 1
-  int64_t rank = 0;
-  int64_t size = 1;
-};
+// The ranks that split the routed experts among them.
+using EpGroup = RankGroup;
 
 // Where the rows of one MoE layer's micro-batch go and come from.
 struct DispatchPlan {

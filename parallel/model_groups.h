@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "parallel/expert_dispatch.h"  // defines: EpGroup
+#include "parallel/rank_group.h"       // defines: RankGroup
 #include "parallel/tp_group.h"         // defines: TpGroup
 
 namespace zen {
@@ -15,11 +16,7 @@ namespace zen {
 class Communicator;
 
 // The ranks that hold consecutive chunks of one sequence.
-struct CpGroup {
-  Communicator* comm = nullptr;  // null only when size == 1
-  int64_t rank = 0;
-  int64_t size = 1;
-};
+using CpGroup = RankGroup;
 
 struct ModelGroups {
   TpGroup tp;
