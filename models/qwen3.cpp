@@ -4,6 +4,7 @@
 
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
+#include "parallel/chunked_cross_entropy.h"  // defines: ChunkedCrossEntropySum
 
 namespace zen {
 namespace {
@@ -160,7 +161,10 @@ torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch
       window = SlidingWindowMask(t, spec_.sliding_window, x.device());
       if (full.defined()) window = window.logical_and(full);
     }
-    x = layers_[i](x, rope, sliding_[i] ? window : full, /*cache=*/nullptr, &context);
+    const torch::Tensor mask = sliding_[i] ? window : full;
+    x = layer_runner_.Run(static_cast<int64_t>(i), *layers_[i], [=](const torch::Tensor& in) {
+      return layers_[i](in, rope, mask, /*cache=*/nullptr, &context);
+    }, x, {context.features});
   }
   return stage_.has_head ? norm_(x) : x;
 }
@@ -191,8 +195,10 @@ torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor Qwen3Impl::loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels) {
-  auto z = logits(hidden);
-  return VocabParallelCrossEntropySum(z.reshape({-1, z.size(-1)}), labels.reshape({-1}), tp_);
+  const auto head = [this](const torch::Tensor& h) { return logits(h); };
+  const std::vector<torch::Tensor> head_params = lm_head_ ? lm_head_->parameters() : embed_tokens_->parameters();
+  return ChunkedCrossEntropySum(hidden.reshape({-1, hidden.size(-1)}), labels.reshape({-1}), loss_chunk_tokens_,
+                                head, head_params, tp_);
 }
 
 }  // namespace zen
