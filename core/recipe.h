@@ -140,6 +140,11 @@ struct TrainSpec {
   bool resume = true;
   std::string resume_from;          // "" = `latest`; else a step number or a checkpoint folder to resume from
   std::string device = "cpu";       // cpu | cuda
+  // Activation memory (docs/memory.md): none | selective (attention's core recomputed in the backward) |
+  // full (each layer keeps only its input and is recomputed in the backward).
+  std::string recompute = "none";
+  int64_t recompute_layers = 0;     // full only: recompute the first N layers of each stage; 0 = all
+  int64_t loss_chunk_tokens = 1024; // the cross entropy's logits are held for this many tokens at a time
 };
 
 // How `zen data prepare --recipe` turns the recipe's raw data into `data.path` (flags override each).

@@ -151,6 +151,13 @@ void CheckTrain(const Recipe& r, Checker& c) {
   c.Positive(t.max_bad_steps, "train.max_bad_steps");
   c.Positive(t.log_interval, "train.log_interval");
   c.NonNegative(t.threads, "train.threads");
+  c.OneOf(t.recompute, {"none", "selective", "full"}, "train.recompute");
+  c.NonNegative(t.recompute_layers, "train.recompute_layers");
+  c.Require(t.recompute_layers == 0 || t.recompute == "full", "train.recompute_layers",
+            absl::StrCat("(", t.recompute_layers, ") needs train.recompute=full, got \"", t.recompute, "\""));
+  c.Require(t.recompute_layers <= r.model.layers, "train.recompute_layers",
+            absl::StrCat("(", t.recompute_layers, ") exceeds model.layers (", r.model.layers, ")"));
+  c.Positive(t.loss_chunk_tokens, "train.loss_chunk_tokens");
 }
 
 void CheckData(const Recipe& r, Checker& c) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "parallel/recompute.h"  // defines: IsRecomputing
+
 namespace zen {
 namespace {
 
@@ -103,7 +105,7 @@ torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   torch::Tensor counts = torch::bincount(flat_experts, {}, num_experts_).cpu();  // (E) choices per expert
   if (moe_.capacity_factor > 0) {
     torch::Tensor keep = CapacityMask(flat_experts, n);
-    stats_->dropped += keep.numel() - keep.sum().cpu();
+    if (!IsRecomputing()) stats_->dropped += keep.numel() - keep.sum().cpu();
     flat_experts = flat_experts.masked_select(keep);
     flat_weights = flat_weights.masked_select(keep);
     tokens = tokens.masked_select(keep);
@@ -121,9 +123,13 @@ torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   torch::Tensor aux = torch::zeros({}, routing.probs.options());
   if (moe_.aux_loss_coef > 0) aux = aux + LoadBalancingLoss(routing.probs, routing.experts, num_experts_, moe_.aux_loss_coef);
   if (moe_.z_loss_coef > 0) aux = aux + moe_.z_loss_coef * torch::logsumexp(routing.logits, -1).square().mean();
-  stats_->expert_counts += counts;
-  stats_->aux_sum = stats_->aux_sum.defined() ? stats_->aux_sum + aux.detach().to(torch::kDouble)
-                                              : aux.detach().to(torch::kDouble);
+  // A recomputing backward (parallel/recompute.h) routes the same tokens again: it records nothing, and
+  // only it attaches the aux gradient (the no-grad forward's aux does not require grad).
+  if (!IsRecomputing()) {
+    stats_->expert_counts += counts;
+    stats_->aux_sum = stats_->aux_sum.defined() ? stats_->aux_sum + aux.detach().to(torch::kDouble)
+                                                : aux.detach().to(torch::kDouble);
+  }
   if (aux.requires_grad()) y = AttachAuxLoss::apply(y, aux, stats_->aux_scale);
   return y.view(x.sizes()).to(x.scalar_type());
 }

@@ -5,6 +5,7 @@
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
 #include "models/mixer_registry.h"  // defines: FindMixer
+#include "parallel/chunked_cross_entropy.h"  // defines: ChunkedCrossEntropySum
 
 namespace zen {
 namespace {
@@ -162,9 +163,16 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                         const torch::Tensor& segments, const MediaContext& context) {
   // RoPE and the masks are built once per call, on the first layer that asks, and shared by the rest.
-  LayerInputs in(hidden, positions, segments, /*cached=*/0, &context);
+  // Held by shared pointers: a recomputed layer (LayerRunner) re-runs in the backward, after this returns.
+  auto media = std::make_shared<MediaContext>(context);
+  auto in = std::make_shared<LayerInputs>(hidden, positions, segments, /*cached=*/0, media.get());
   torch::Tensor x = hidden;
-  for (auto& layer : layers_) x = layer(x, in);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Qwen3DecoderLayer layer = layers_[i];
+    x = layer_runner_.Run(static_cast<int64_t>(i), *layer, [layer, in, media](const torch::Tensor& h) mutable {  // media: `in` points to it
+      return layer(h, *in);
+    }, x, {context.features});
+  }
   return stage_.has_head ? norm_(x) : x;
 }
 
@@ -187,8 +195,10 @@ torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor Qwen3Impl::loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels) {
-  auto z = logits(hidden);
-  return VocabParallelCrossEntropySum(z.reshape({-1, z.size(-1)}), labels.reshape({-1}), tp_);
+  const auto head = [this](const torch::Tensor& h) { return logits(h); };
+  const std::vector<torch::Tensor> head_params = lm_head_ ? lm_head_->parameters() : embed_tokens_->parameters();
+  return ChunkedCrossEntropySum(hidden.reshape({-1, hidden.size(-1)}), labels.reshape({-1}), loss_chunk_tokens_,
+                                head, head_params, tp_);
 }
 
 }  // namespace zen

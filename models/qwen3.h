@@ -25,6 +25,7 @@
 #include "models/moe.h"           // defines: MoeStats, EpGroup
 #include "models/vision_encoder.h"  // defines: VisionEncoder
 #include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerInputs, LayerCache
+#include "parallel/layer_runner.h"  // defines: LayerRunner
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/model_groups.h"  // defines: ModelGroups
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -92,6 +93,10 @@ class Qwen3Impl : public torch::nn::Module {
   // What this stage's MoE layers routed since its last Reset; null for a dense model.
   MoeStats* moe_stats() { return moe_stats_.get(); }
   const StageRange& stage() const { return stage_; }
+  // How forward_hidden calls each layer (recomputation, docs/memory.md); set by the trainer.
+  void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
+  // loss_sum holds the logits of at most this many tokens at a time (train.loss_chunk_tokens).
+  void set_loss_chunk_tokens(int64_t tokens) { loss_chunk_tokens_ = tokens; }
 
  private:
   ModelSpec spec_;
@@ -100,6 +105,8 @@ class Qwen3Impl : public torch::nn::Module {
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
   std::shared_ptr<MoeStats> moe_stats_;
+  LayerRunner layer_runner_;
+  int64_t loss_chunk_tokens_ = TrainSpec{}.loss_chunk_tokens;
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
   // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).

@@ -1,5 +1,7 @@
 #include "models/qwen3_blocks.h"
 
+#include "parallel/recompute.h"  // defines: AttentionCore
+
 namespace zen {
 namespace {
 
@@ -69,8 +71,12 @@ torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rop
   // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd). One new query sees every cached key.
   const bool gqa = local_heads_ != local_kv_heads_;
   const bool causal = !mask.defined() && t > 1;
-  auto y = torch::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
+  const auto core = [mask, causal, gqa](const std::vector<torch::Tensor>& qkv) {
+    return torch::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
+                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
                                                0.0, causal, std::nullopt, gqa);
+  };
+  auto y = AttentionCore(core, {q, k, v});  // (B, H, T, hd); recomputed under selective recompute
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 

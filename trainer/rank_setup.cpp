@@ -65,6 +65,8 @@ absl::Status BuildModel(TrainState& s) {
   const Layout& layout = s.grid->layout();
   ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
   s.model = Qwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe);
+  s.model->set_layer_runner(LayerRunner(RecomputePolicyFor(r.train)));  // docs/memory.md
+  s.model->set_loss_chunk_tokens(r.train.loss_chunk_tokens);
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
   s.model->to(s.device);
