@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_join.h"
 #include "checkpoints/safetensors.h"
+#include "core/fault_injection.h"  // defines: InjectedFaultFromEnvironment
 #include "core/log.h"
 #include "data/common/mapped_file.h"
 #include "data/common/sha256.h"
@@ -146,14 +147,11 @@ void Prune(const std::string& root, int64_t keep, int64_t saved) {
   for (size_t i = 0; i + keep < older.size(); ++i) RemoveTree(CheckpointDir(root, older[i]));
 }
 
-// Test hook: ZEN_TEST_FAULT="RANK:STEP:killsave" kills this rank with SIGKILL after it wrote its shard of
-// the step-STEP checkpoint and before the checkpoint is committed, as a crash or a preempted node would.
+// Test hook (core/fault_injection.h, killsave): this rank dies after writing its shard of the step-STEP
+// checkpoint and before the checkpoint is committed, as a crash or a preempted node would.
 void MaybeDieMidSave(int64_t rank, int64_t step) {
-  const char* spec = std::getenv("ZEN_TEST_FAULT");
-  long fault_rank = -1, fault_step = -1;
-  char kind[16] = {0};
-  if (spec == nullptr || std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
-  if (std::string(kind) == "killsave" && fault_rank == rank && fault_step == step) ::raise(SIGKILL);
+  const std::optional<InjectedFault> fault = InjectedFaultFromEnvironment();
+  if (fault && fault->kind == FaultKind::kKillSave && fault->rank == rank && fault->step == step) ::raise(SIGKILL);
 }
 
 std::string TmpDir(const std::string& root, int64_t step) { return root + "/." + StepName(step) + ".tmp"; }

@@ -129,8 +129,8 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
 }
 
 absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader& reader) {
-  ZEN_RETURN_IF_ERROR(CheckSupported(recipe.model));
-  Qwen3 model(recipe.model, TpGroup{}, StageRange::Whole(recipe.model), recipe.moe);
+  ZEN_ASSIGN_OR_RETURN(Qwen3 model,
+                       MakeQwen3(recipe.model, ModelGroups{}, StageRange::Whole(recipe.model), recipe.moe));
   ZEN_RETURN_IF_ERROR(ApplyLora(*model, recipe.lora).status());
   torch::NoGradGuard no_grad;
   for (auto& item : model->named_parameters()) {

@@ -2,20 +2,18 @@
 
 #include <string>
 
+#include "core/recipe_schema.h"  // defines: ValidateModelShapes
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
 #include "models/mixer_registry.h"  // defines: FindMixer
 #include "parallel/chunked_cross_entropy.h"  // defines: ChunkedCrossEntropySum
 
 namespace zen {
+
 namespace {
 
-absl::Status RequirePositive(const char* key, int64_t value) {
-  if (value > 0) return absl::OkStatus();
-  return BadInput(absl::StrCat(key, ": expected a positive integer, got ", value));
-}
-
-// Every layer names a token mixer this build has (models/mixer_registry.h).
+// Every layer names a token mixer this build has (models/mixer_registry.h). Checked here, not with the
+// recipe's shapes in core/, because the registry lives in models/.
 absl::Status CheckMixers(const ModelSpec& spec) {
   if (spec.mixers.empty()) return absl::OkStatus();
   if (static_cast<int64_t>(spec.mixers.size()) != spec.layers) {
@@ -32,30 +30,14 @@ absl::Status CheckMixers(const ModelSpec& spec) {
 }  // namespace
 
 absl::Status CheckSupported(const ModelSpec& spec) {
-  if (spec.IsMoe()) {
-    ZEN_RETURN_IF_ERROR(RequirePositive("model.expert_ffn", spec.expert_ffn));
-    ZEN_RETURN_IF_ERROR(RequirePositive("model.moe_every", spec.moe_every));
-    if (spec.top_k < 1 || spec.top_k > spec.experts) {
-      return BadInput(absl::StrCat("model.top_k: ", spec.top_k, " must be from 1 to model.experts (", spec.experts, ")"));
-    }
-    if (spec.router_temperature <= 0) {
-      return BadInput(absl::StrCat("model.router_temperature: must be positive, got ", spec.router_temperature));
-    }
-  }
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.layers", spec.layers));
-  ZEN_RETURN_IF_ERROR(CheckMixers(spec));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.hidden", spec.hidden));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.heads", spec.heads));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.ffn", spec.ffn));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.vocab", spec.vocab));
-  if (spec.KvHeads() <= 0 || spec.heads % spec.KvHeads() != 0) {
-    return BadInput(
-        absl::StrCat("model.kv_heads: ", spec.KvHeads(), " does not divide model.heads (", spec.heads, ")"));
-  }
-  if (spec.HeadDim() <= 0 || spec.HeadDim() % 2 != 0) {
-    return BadInput(absl::StrCat("model.head_dim: RoPE needs an even head size, got ", spec.HeadDim()));
-  }
-  return absl::OkStatus();
+  ZEN_RETURN_IF_ERROR(ValidateModelShapes(spec));
+  return CheckMixers(spec);
+}
+
+absl::StatusOr<Qwen3> MakeQwen3(const ModelSpec& spec, const ModelGroups& groups, StageRange stage,
+                                const MoeSpec& moe) {
+  ZEN_RETURN_IF_ERROR(CheckSupported(spec));
+  return Qwen3(spec, groups, stage, moe);
 }
 
 Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRange stage, const MoeSpec& moe)
@@ -65,7 +47,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   // layers skip their own (layout-dependent) draws.
   const uint64_t seed = DrawSeed();
   SkipLayerInit skip_layer_init;
-  const absl::Status supported = CheckSupported(spec);
+  const absl::Status supported = CheckSupported(spec);  // an invariant here: MakeQwen3 checked it as bad input
   TORCH_CHECK(supported.ok(), std::string(supported.message()));
   TORCH_CHECK(
       0 <= stage.first_layer && stage.first_layer <= stage.end_layer && stage.end_layer <= spec.layers,

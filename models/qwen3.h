@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/recipe.h"          // defines: ModelSpec
 #include "models/audio_encoder.h"  // defines: AudioEncoder
 #include "models/encoder_blocks.h"  // defines: MediaProjector
@@ -40,7 +41,8 @@ struct StageRange {
   static StageRange Whole(const ModelSpec& spec) { return {0, spec.layers, true, true}; }
 };
 
-// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
+// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key, in the words
+// of the recipe's own checks (ValidateModelShapes, core/recipe_validate.cpp: the one place they live).
 absl::Status CheckSupported(const ModelSpec& spec);
 
 // What a generation has computed so far: every held layer's state after positions [0, length) (an
@@ -122,5 +124,10 @@ class Qwen3Impl : public torch::nn::Module {
   torch::Tensor AudioFeatures(const torch::Tensor& mels);  // (N, mel, frames) -> (N * AudioTokens(), C)
 };
 TORCH_MODULE(Qwen3);
+
+// Checks `spec` (CheckSupported), then builds the stage: a spec this implementation cannot build is a
+// BadInput (exit 2), never the constructor's exception. Every caller outside tests builds through it.
+absl::StatusOr<Qwen3> MakeQwen3(const ModelSpec& spec, const ModelGroups& groups, StageRange stage,
+                                const MoeSpec& moe);
 
 }  // namespace zen

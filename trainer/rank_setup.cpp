@@ -57,14 +57,13 @@ absl::Status OpenRank(TrainState& s, const WorldInfo& world) {
 
 absl::Status BuildModel(TrainState& s) {
   const Recipe& r = s.recipe;
-  ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
   // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
   torch::manual_seed(r.train.seed);
   const ModelGroups groups = s.grid->GroupsForModel();
   const TpGroup& tp = groups.tp;
   const Layout& layout = s.grid->layout();
   ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
-  s.model = Qwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe);
+  ZEN_ASSIGN_OR_RETURN(s.model, MakeQwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe));
   s.model->set_layer_runner(LayerRunner(RecomputePolicyFor(r.train)));  // docs/memory.md
   s.model->set_loss_chunk_tokens(r.train.loss_chunk_tokens);
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
