@@ -103,12 +103,14 @@ absl::StatusOr<CheckpointManifest> GatherManifest(const std::string& tmp, const 
   m.layout = info.layout;
   m.model_fingerprint = info.model_fingerprint;
   m.recipe = info.recipe;
+  m.base_files = info.base_files;
   for (int64_t r = 0; r < world; ++r) {
     const std::string name = RankFile(r), path = tmp + "/" + name;
     std::ifstream side(path + ".slices");
     if (!side) continue;  // this rank owned nothing
     ZEN_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
     m.files.push_back({name, r, static_cast<int64_t>(file.bytes().size()), Sha256Hex(file.bytes())});
+    m.bytes += m.files.back().bytes;
     std::string line;
     while (std::getline(side, line)) {
       std::istringstream fields(line);
@@ -195,6 +197,10 @@ absl::Status CommitCheckpoint(const std::string& root, const CheckpointInfo& inf
     committed = [&]() -> absl::Status {
       ZEN_ASSIGN_OR_RETURN(CheckpointManifest manifest, GatherManifest(tmp, info, world.size()));
       ZEN_RETURN_IF_ERROR(WriteCheckpointManifest(tmp + "/" + kManifestName, manifest));
+      if (manifest.AdapterOnly()) {
+        Log0(absl::StrCat("zen: ", StepName(info.step), ": adapter-only checkpoint, ", manifest.bytes,
+                          " bytes of shards (the frozen base stays in model.checkpoint)"));
+      }
       ZEN_RETURN_IF_ERROR(FsyncPath(tmp));
       RemoveTree(final_dir);  // a checkpoint of the same step from an earlier attempt
       if (std::rename(tmp.c_str(), final_dir.c_str()) != 0) {

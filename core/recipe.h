@@ -134,6 +134,9 @@ struct TrainSpec {
   double token_budget = 0;          // guide's "Tokens"; 0 = unlimited
   double epochs = 1;
   std::string dtype = "fp32";       // fp32 | bf16 (bf16 compute, fp32 master weights and state)
+  // fp32 | bf16: how parameters are stored. bf16: frozen weights exist only in bf16, trainable ones keep an
+  // fp32 master in the optimizer, and the forward computes in bf16 whatever `dtype` says (docs/memory.md).
+  std::string param_dtype = "fp32";
   int64_t max_bad_steps = 5;        // consecutive non-finite losses before the run aborts
   int64_t log_interval = 1;
   int64_t threads = 0;              // intra-op threads per rank; 0 = cores of the node / ranks on it

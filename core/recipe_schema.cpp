@@ -136,7 +136,7 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(optim.grad_clip),
       ZEN_FIELD(train.max_steps), ZEN_FIELD(train.seed), ZEN_FIELD(train.seq_len),
       ZEN_FIELD(train.micro_batch_size), ZEN_FIELD(train.global_batch_size), ZEN_FIELD(train.token_budget),
-      ZEN_FIELD(train.epochs), ZEN_FIELD(train.dtype), ZEN_FIELD(train.max_bad_steps),
+      ZEN_FIELD(train.epochs), ZEN_FIELD(train.dtype), ZEN_FIELD(train.param_dtype), ZEN_FIELD(train.max_bad_steps),
       ZEN_FIELD(train.log_interval), ZEN_FIELD(train.threads), ZEN_FIELD(train.resume), ZEN_FIELD(train.resume_from),
       ZEN_FIELD(train.device), ZEN_FIELD(train.recompute), ZEN_FIELD(train.recompute_layers),
       ZEN_FIELD(train.loss_chunk_tokens),

@@ -154,6 +154,7 @@ void CheckTrain(const Recipe& r, Checker& c) {
   c.Require(t.max_steps > 0 || t.token_budget > 0, "train.max_steps",
             "set train.max_steps or train.token_budget: the run needs an end");
   c.OneOf(t.dtype, {"fp32", "bf16"}, "train.dtype");
+  c.OneOf(t.param_dtype, {"fp32", "bf16"}, "train.param_dtype");
   c.OneOf(t.device, {"cpu", "cuda"}, "train.device");
   c.Positive(t.max_bad_steps, "train.max_bad_steps");
   c.Positive(t.log_interval, "train.log_interval");

@@ -17,6 +17,7 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : 
   ParamInfo info;
   info.init = InitRule::kOne;
   info.grad_partial_over = grad_partial_over;
+  info.storage_dtype = torch::kFloat32;  // trainable gains stay fp32 under bf16 storage (parallel/param_storage.h)
   weight = RegisterParameter("weight", torch::ones({dim}), info);
 }
 

@@ -6,6 +6,7 @@
 #include "parallel/pipeline_schedule.h"
 #include "trainer/checkpointing.h"
 #include "trainer/model_stage.h"
+#include "trainer/precision.h"  // defines: ComputesInBf16
 #include "trainer/rank_setup.h"
 
 namespace zen {
@@ -38,8 +39,8 @@ std::vector<Score> ScoreBatches(TrainState& s, const std::vector<Batch>& batches
     shapes.push_back({b.tokens.size(0), b.tokens.size(1), s.recipe.model.hidden});
   }
   s.model->eval();
-  ModelStage stage(s.model, mine, /*denominator=*/1.0, s.recipe.train.dtype == "bf16", /*poison_loss=*/false);
-  RunForwardOnly(stage, s.grid->pp(), shapes, torch::TensorOptions().device(s.device));
+  ModelStage stage(s.model, mine, /*denominator=*/1.0, ComputesInBf16(s.recipe.train), /*poison_loss=*/false);
+  RunForwardOnly(stage, s.grid->pp(), shapes, ActivationOptions(s.recipe.train, s.device));
   s.model->train();
   // (batch, [loss sum, tokens]): filled by the last stage's tp rank 0 of the owning replica, summed over all.
   torch::Tensor table = torch::zeros({static_cast<int64_t>(batches.size()), 2}, torch::kDouble);

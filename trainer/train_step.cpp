@@ -5,6 +5,7 @@
 #include "parallel/zero.h"
 #include "trainer/grad_clip.h"
 #include "trainer/model_stage.h"
+#include "trainer/precision.h"  // defines: ComputesInBf16
 #include "trainer/train_state.h"
 
 namespace zen {
@@ -102,10 +103,10 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
     stats->Reset(s.recipe.model.experts);
     stats->aux_scale = 1.0 / micro_batches;
   }
-  ModelStage stage(s.model, micro, denominator, t.dtype == "bf16", s.poison_loss);
+  ModelStage stage(s.model, micro, denominator, ComputesInBf16(t), s.poison_loss);
   const PipelineStats pipeline =
       RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
-                  {t.micro_batch_size, t.seq_len, s.recipe.model.hidden}, torch::TensorOptions().device(s.device));
+                  {t.micro_batch_size, t.seq_len, s.recipe.model.hidden}, ActivationOptions(t, s.device));
   result.pipeline_wait_s = pipeline.wait_s;
   result.peak_in_flight = pipeline.peak_in_flight;
   // Only the last stage computed losses; the others add zero.
