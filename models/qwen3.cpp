@@ -4,6 +4,7 @@
 
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength, MarkSequenceParallelGradients
 
 namespace zen {
 namespace {
@@ -78,6 +79,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   if (stage.has_embedding) BuildEncoders(tp);
   InitParameters(*this, seed, tp);
   FreezeEncoders();
+  MarkSequenceParallelGradients(*this, tp);
 }
 
 // The encoders live with the embedding: their features replace embeddings there. Every tp rank holds its
@@ -146,11 +148,12 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                         const torch::Tensor& segments, const MediaContext& context) {
+  // hidden holds this rank's T/tp positions under sequence parallelism; positions and masks stay whole.
   TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
-                  positions.size(1) == hidden.size(1),
+                  LocalSequenceLength(positions.size(1), tp_) == hidden.size(1),
               "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
   const Rope rope = MakeRope(positions, spec_.HeadDim(), spec_.rope_theta, hidden.scalar_type());
-  const int64_t t = hidden.size(1);
+  const int64_t t = positions.size(1);
   // Masks are built once per call: undefined = plain causal (SDPA's fast path).
   const torch::Tensor full = segments.defined() ? BlockCausalMask(segments) : torch::Tensor();  // (B, 1, T, T)
   torch::Tensor window;  // (T, T) or (B, 1, T, T), for the sliding layers
