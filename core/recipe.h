@@ -176,6 +176,7 @@ struct ParallelSpec {
   int64_t tensor = 1;
   int64_t pipeline = 1;
   int64_t expert = 1;
+  bool sequence = false;            // Megatron sequence parallelism over the tensor-parallel group
   std::string schedule = "1f1b";    // 1f1b | gpipe
   std::vector<int64_t> stage_layers;  // layers per pipeline stage; empty = balanced by the cost model
   int64_t zero = 0;                 // 1 = ZeRO-1: optimizer state sharded over data-parallel ranks

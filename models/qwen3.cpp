@@ -7,6 +7,7 @@
 #include "models/init.h"  // defines: DrawSeed, InitParameters
 #include "models/mixer_registry.h"  // defines: FindMixer
 #include "parallel/chunked_cross_entropy.h"  // defines: ChunkedCrossEntropySum
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength, MarkSequenceParallelGradients
 
 namespace zen {
 
@@ -76,6 +77,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   if (stage.has_embedding) BuildEncoders(tp);
   InitParameters(*this, seed, tp);
   FreezeEncoders();
+  MarkSequenceParallelGradients(*this, tp);
 }
 
 // The encoders live with the embedding: their features replace embeddings there. Every tp rank holds its
@@ -144,6 +146,10 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                         const torch::Tensor& segments, const MediaContext& context) {
+  // hidden holds this rank's T/tp positions under sequence parallelism; positions and masks stay whole.
+  TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
+                  LocalSequenceLength(positions.size(1), tp_) == hidden.size(1),
+              "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
   // RoPE and the masks are built once per call, on the first layer that asks, and shared by the rest.
   // Held by shared pointers: a recomputed layer (LayerRunner) re-runs in the backward, after this returns.
   auto media = std::make_shared<MediaContext>(context);
@@ -177,6 +183,12 @@ torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor Qwen3Impl::loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels) {
+  // Under sequence parallelism hidden is this rank's sequence shard and the head gathers the whole
+  // sequence: the unchunked path (chunking a shard would pair gathered rows with the wrong labels).
+  if (hidden.size(1) != labels.size(1)) {
+    auto z = logits(hidden);  // (B, T, V/tp)
+    return VocabParallelCrossEntropySum(z.reshape({-1, z.size(-1)}), labels.reshape({-1}), tp_);
+  }
   const auto head = [this](const torch::Tensor& h) { return logits(h); };
   const std::vector<torch::Tensor> head_params = lm_head_ ? lm_head_->parameters() : embed_tokens_->parameters();
   return ChunkedCrossEntropySum(hidden.reshape({-1, hidden.size(-1)}), labels.reshape({-1}), loss_chunk_tokens_,

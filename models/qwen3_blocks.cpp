@@ -52,9 +52,11 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, LayerInputs& i
 
 torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
                                          KvState* cache) {
-  const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
+  // The projections cover the whole sequence T, also when x holds a sequence shard (sequence parallelism).
+  const torch::Tensor q_all = q_proj(x);  // (B, T, H/tp * hd)
+  const int64_t b = x.size(0), t = q_all.size(1), hd = head_dim_;
   // Norm each head's vector (over head_dim) before RoPE, as Qwen3 does.
-  auto q = q_norm(q_proj(x).view({b, t, local_heads_, hd})).transpose(1, 2);     // (B, H, T, hd)
+  auto q = q_norm(q_all.view({b, t, local_heads_, hd})).transpose(1, 2);         // (B, H, T, hd)
   auto k = k_norm(k_proj(x).view({b, t, local_kv_heads_, hd})).transpose(1, 2);  // (B, KV, T, hd)
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
   q = ApplyRope(q, rope);

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "parallel/pipeline_schedule.h"
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength
 #include "trainer/checkpointing.h"
 #include "trainer/model_stage.h"
 #include "trainer/precision.h"  // defines: ComputesInBf16
@@ -36,7 +37,8 @@ std::vector<Score> ScoreBatches(TrainState& s, const std::vector<Batch>& batches
     const int64_t i = c.dp + k * l.dp;
     const Batch& b = i < n ? batches[i] : batches[0];
     mine.push_back(b.To(s.device));
-    shapes.push_back({b.tokens.size(0), b.tokens.size(1), s.recipe.model.hidden});
+    // The hidden states between stages hold a sequence shard under sequence parallelism.
+    shapes.push_back({b.tokens.size(0), LocalSequenceLength(b.tokens.size(1), s.grid->TensorGroup()), s.recipe.model.hidden});
   }
   s.model->eval();
   ModelStage stage(s.model, mine, /*denominator=*/1.0, ComputesInBf16(s.recipe.train), /*poison_loss=*/false);
