@@ -78,8 +78,8 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   const std::vector<std::string> overrides = TakeOverrides(args);
   ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
                        ParseFlags(args, {"--skip-bad", "--force"},
-                                  {"--recipe", "--tokenizer", "--output", "--format", "--loss-mask", "--fim-rate",
-                                   "--seed", "--threads", "--shard-tokens"},
+                                  {"--recipe", "--tokenizer", "--output", "--format", "--field", "--loss-mask",
+                                   "--chat-template", "--fim-rate", "--seed", "--threads", "--shard-tokens"},
                                   {"--input"}));
   PrepareOptions o;
   if (flags.Has("--recipe")) {
@@ -95,7 +95,9 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   if (flags.Has("--input")) o.inputs = flags.values.at("--input");
   o.output_dir = flags.Get("--output", o.output_dir);
   o.format = flags.Get("--format", o.format);
+  o.field = flags.Get("--field", o.field);
   o.loss_mask = flags.Get("--loss-mask", o.loss_mask);
+  o.chat_template = flags.Get("--chat-template", o.chat_template);
   o.skip_bad = flags.Has("--skip-bad");
   o.replace_output = flags.Has("--force");
   if (flags.Has("--fim-rate") && !absl::SimpleAtod(flags.Get("--fim-rate"), &o.fim_rate)) {
@@ -162,7 +164,8 @@ int Prepare(const Args& args) {
 int DataCommand(const Args& args) {
   if (args.empty() || args[0] != "prepare") {
     return ExitCode(BadInput("usage: zen data prepare --tokenizer PATH|bytes --input FILE... --output DIR "
-                             "[--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] "
+                             "[--format auto|text|jsonl|chat|sharegpt|alpaca] [--field KEY] [--loss-mask all|assistant|last] "
+                             "[--chat-template qwen3|plain] [--fim-rate R] "
                              "[--seed S] [--threads N] [--shard-tokens N] [--skip-bad] [--force]; or --recipe RECIPE [OVERRIDE...] for its "
                              "tokenizer.path, data.path and data.prepare (and a Zen-Omni model's media shapes), with "
                              "any of those flags overriding them"));

@@ -15,7 +15,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/recipe_loader.h"        // defines: LoadRecipe
-#include "data/chat/chat_template.h"   // defines: ChatPrompt, ChatTurnsFromJson
+#include "data/chat/chat_template.h"   // defines: ChatPrompt, ConversationFromJson
 #include "data/tokenizer/tokenizer.h"  // defines: OpenTokenizer
 #include "models/generation.h"         // defines: Generate, GenerateOptions
 #include "trainer/recipe_model.h"      // defines: LoadRecipeModel
@@ -68,22 +68,23 @@ absl::StatusOr<Prompt> MakePrompt(std::string where, std::string text, const Tok
 }
 
 std::string UserTurn(const Tokenizer& tokenizer, const std::string& text) {
-  return ChatPrompt(tokenizer, {ChatTurn{"user", text}});
+  return ChatPrompt(tokenizer, Conversation{ChatTurn{"user", text}});
 }
 
 // One line of --input: {"prompt": "..."} (in the chat template with --chat) or {"messages": [...]}.
 absl::StatusOr<Prompt> PromptOfLine(const std::string& line, const std::string& where, bool chat,
                                     const Tokenizer& tokenizer, const ModelSpec& spec) {
-  const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  // ordered: a record's tool schemas are written in the order given.
+  const auto json = nlohmann::ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return BadInput(where + ": not valid JSON");
   if (json.is_object() && json.contains("prompt") && json["prompt"].is_string()) {
     const std::string text = json["prompt"].get<std::string>();
     return MakePrompt(where, chat ? UserTurn(tokenizer, text) : text, tokenizer, spec);
   }
   if (json.is_object() && json.contains("messages")) {
-    absl::StatusOr<std::vector<ChatTurn>> turns = ChatTurnsFromJson(json);
-    if (!turns.ok()) return BadInput(absl::StrCat(where, ": ", turns.status().message()));
-    return MakePrompt(where, ChatPrompt(tokenizer, *turns), tokenizer, spec);
+    absl::StatusOr<Conversation> conversation = ConversationFromJson(json);
+    if (!conversation.ok()) return BadInput(absl::StrCat(where, ": ", conversation.status().message()));
+    return MakePrompt(where, ChatPrompt(tokenizer, *conversation), tokenizer, spec);
   }
   return BadInput(where + ": expected {\"prompt\": \"...\"} or {\"messages\": [...]}");
 }

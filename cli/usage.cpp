@@ -38,20 +38,28 @@ const std::vector<CommandUsage>& Commands() {
        "  --input FILE      JSON lines {\"ids\": [...]} or {\"text\": \"...\"}; one {\"loss\", \"tokens\"} line each\n"
        "  Scores the latest checkpoint in output_dir (or model.checkpoint); any layout under mpirun.\n",
        "zen eval configs/recipes/zen-nano-lora.yaml output_dir=/tmp/x --input held_out.jsonl"},
-      {"tokenize", "zen tokenize --tokenizer PATH|bytes",
-       "JSON lines {\"text\"} on stdin -> {\"ids\"} on stdout",
-       "  --tokenizer PATH  a tokenizer.json, or \"bytes\" for the built-in byte tokenizer\n",
+      {"tokenize", "zen tokenize --tokenizer PATH|bytes [--input FILE] [--chat [--loss-mask M] [--chat-template T]]",
+       "JSON lines {\"text\"} (stdin or FILE) -> {\"ids\"} on stdout; --chat: chat records -> {\"ids\", \"loss_mask\"}",
+       "  --tokenizer PATH  a tokenizer.json, or \"bytes\" for the built-in byte tokenizer\n"
+       "  --input FILE      read FILE instead of stdin\n"
+       "  --chat            records {\"messages\", \"tools\"} in Qwen3's chat template, as zen data prepare renders them\n"
+       "  --loss-mask M     --chat: all, assistant (default) or last\n"
+       "  --chat-template T --chat: qwen3 (default: exactly transformers' apply_chat_template) or plain\n",
        "echo '{\"text\": \"hello\"}' | zen tokenize --tokenizer data/qwen3-tokenizer/tokenizer.json"},
       {"data", "zen data prepare (--tokenizer PATH|bytes --input FILE... --output DIR | --recipe RECIPE [key=value ...])\n"
-               "         [--format auto|text|jsonl|chat] [--loss-mask all|assistant|last] [--fim-rate R] [--seed S]\n"
+               "         [--format auto|text|jsonl|chat|sharegpt|alpaca] [--field KEY] [--loss-mask all|assistant|last]\n"
+               "         [--chat-template qwen3|plain] [--fim-rate R] [--seed S]\n"
                "         [--threads N] [--shard-tokens N] [--skip-bad] [--force]",
        "tokenize text / JSONL / chat JSONL into token shards",
        "  --recipe RECIPE   take tokenizer.path, data.path and data.prepare from a recipe (flags override them)\n"
        "  --tokenizer PATH  a tokenizer.json, or \"bytes\"\n"
-       "  --input FILE...   the files to prepare\n"
        "  --output DIR      where the shards and manifest.json go\n"
-       "  --format F        auto (by extension), text, jsonl ({\"text\"}) or chat ({\"messages\"})\n"
+       "  --input FILE...   .jsonl/.json (lines or one array; also .gz/.zst compressed), else one text each\n"
+       "  --format F        auto (by the first record), text, jsonl ({\"text\"}), chat ({\"messages\"}),\n"
+       "                    sharegpt ({\"conversations\"}) or alpaca ({\"instruction\", \"output\"})\n"
+       "  --field KEY       the key of the text (jsonl) or the messages (chat)\n"
        "  --loss-mask M     chat: train on all tokens, the assistant turns, or the last assistant turn\n"
+       "  --chat-template T qwen3 (default, exactly as transformers' apply_chat_template) or plain\n"
        "  --fim-rate R      fill-in-the-middle rate per text/jsonl document (0..1)\n"
        "  --seed S          FIM's choices\n"
        "  --threads N       tokenizer threads (0 = every core)\n"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(build-essential cmake ninja-build ccache pkg-config python3-venv git
   libopenmpi-dev openmpi-bin libyaml-cpp-dev libabsl-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev nlohmann-json3-dev libicu-dev libssl-dev libpng-dev libjpeg-dev iproute2)
+  libgtest-dev nlohmann-json3-dev libicu-dev libssl-dev libpng-dev libjpeg-dev zlib1g-dev libzstd-dev iproute2)
 missing=()
 # A one-node SLURM cluster for the launch tests (tests/cli/lib/slurm_cluster.sh), with its PMIx plugin.
 apt_packages+=(slurmctld slurmd slurm-client munge)

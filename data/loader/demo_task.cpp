@@ -22,7 +22,7 @@ std::pair<int, int> Addends(uint64_t seed, int64_t index) {
   }
 }
 
-std::vector<ChatTurn> Conversation(int a, int b) {
+std::vector<ChatTurn> Question(int a, int b) {
   return {{"user", absl::StrCat("What is ", a, "+", b, "?")}, {"assistant", absl::StrCat(a + b)}};
 }
 
@@ -34,7 +34,7 @@ std::vector<std::vector<ChatTurn>> DemoHeldOutConversations() {
   std::vector<std::vector<ChatTurn>> held_out;
   for (int a = 0; a < kNumbers; ++a) {
     for (int b = 0; b < kNumbers; ++b) {
-      if (IsDemoHeldOut(a, b)) held_out.push_back(Conversation(a, b));
+      if (IsDemoHeldOut(a, b)) held_out.push_back(Question(a, b));
     }
   }
   return held_out;
@@ -42,7 +42,7 @@ std::vector<std::vector<ChatTurn>> DemoHeldOutConversations() {
 
 std::vector<ChatTurn> DemoConversation(uint64_t seed, int64_t index) {
   const auto [a, b] = Addends(seed, index);
-  return Conversation(a, b);
+  return Question(a, b);
 }
 
 DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples) {
@@ -56,7 +56,8 @@ DemoCorpus MakeDemoCorpus(uint64_t seed, int64_t examples) {
   for (int64_t i = 0; i < examples; ++i) {
     const auto [a, b] = Addends(seed, i);
     TokenizedDocument& doc = pairs[a * kNumbers + b];
-    if (doc.ids.empty()) doc = EncodeChat(*bytes, Conversation(a, b), LossMask::kAssistant);
+    // Plain: the demo's tiny model learns to answer at once, with no think block to emit first.
+    if (doc.ids.empty()) doc = EncodeChat(*bytes, Question(a, b), LossMask::kAssistant, {}, ChatTemplate::kPlain);
     corpus.ids.insert(corpus.ids.end(), doc.ids.begin(), doc.ids.end());
     corpus.mask.insert(corpus.mask.end(), doc.mask.begin(), doc.mask.end());
     corpus.docs.push_back(corpus.ids.size());

@@ -8,6 +8,7 @@ namespace zen {
 namespace {
 
 using Json = nlohmann::json;
+using RecordJson = nlohmann::ordered_json;  // chat records keep their key order (data/chat/conversation.h)
 
 // The shape's fields by name, for JSON and for naming differences.
 std::vector<std::pair<const char*, int64_t>> Fields(const MediaShape& s) {
@@ -29,13 +30,13 @@ int64_t CountMarker(const std::vector<ChatTurn>& turns, const std::string& marke
 }
 
 // record[key] as a list (of strings, or of lists of strings for videos); absent = empty.
-absl::StatusOr<Json> List(const Json& record, const char* key) {
-  if (!record.contains(key)) return Json::array();
+absl::StatusOr<RecordJson> List(const RecordJson& record, const char* key) {
+  if (!record.contains(key)) return RecordJson::array();
   if (!record[key].is_array()) return BadInput(absl::StrCat(key, ": expected a list"));
   return record[key];
 }
 
-absl::StatusOr<std::string> PathAt(const Json& list, const std::string& where, const std::string& base_dir) {
+absl::StatusOr<std::string> PathAt(const RecordJson& list, const std::string& where, const std::string& base_dir) {
   if (!list.is_string()) return BadInput(absl::StrCat(where, ": expected a file path (a string)"));
   const std::string& path = list.get_ref<const std::string&>();
   return path.empty() || path[0] == '/' || base_dir.empty() ? path : absl::StrCat(base_dir, "/", path);
@@ -111,15 +112,15 @@ std::string MediaShape::Differences(const MediaShape& other) const {
   return absl::StrJoin(differences, ", ");
 }
 
-bool HasMediaKeys(const Json& record) {
+bool HasMediaKeys(const RecordJson& record) {
   return record.is_object() && (record.contains("images") || record.contains("audios") || record.contains("videos"));
 }
 
-absl::Status LoadRecordMedia(const Json& record, const std::vector<ChatTurn>& turns, const std::string& base_dir,
+absl::Status LoadRecordMedia(const RecordJson& record, const std::vector<ChatTurn>& turns, const std::string& base_dir,
                              const MediaShape& shape, RecordMedia* media, std::vector<MediaPlaceholder>* placeholders) {
-  ZEN_ASSIGN_OR_RETURN(const Json images, List(record, "images"));
-  ZEN_ASSIGN_OR_RETURN(const Json videos, List(record, "videos"));
-  ZEN_ASSIGN_OR_RETURN(const Json audios, List(record, "audios"));
+  ZEN_ASSIGN_OR_RETURN(const RecordJson images, List(record, "images"));
+  ZEN_ASSIGN_OR_RETURN(const RecordJson videos, List(record, "videos"));
+  ZEN_ASSIGN_OR_RETURN(const RecordJson audios, List(record, "audios"));
   ZEN_RETURN_IF_ERROR(CheckCount(turns, kImageMarker, "images", images.size()));
   ZEN_RETURN_IF_ERROR(CheckCount(turns, kVideoMarker, "videos", videos.size()));
   ZEN_RETURN_IF_ERROR(CheckCount(turns, kAudioMarker, "audios", audios.size()));
@@ -138,7 +139,7 @@ absl::Status LoadRecordMedia(const Json& record, const std::vector<ChatTurn>& tu
   }
   for (size_t v = 0; v < videos.size(); ++v) {
     const std::string where = absl::StrCat("videos[", v, "]");
-    const Json& frames = videos[v];
+    const RecordJson& frames = videos[v];
     if (!frames.is_array() || frames.empty() || static_cast<int64_t>(frames.size()) > shape.video_frames) {
       return BadInput(absl::StrCat(where, ": expected a list of 1 to ", shape.video_frames,
                                    " frame paths (model.vision.video_frames)"));

@@ -31,12 +31,12 @@ struct RecordMedia {
 };
 
 // True when the record has any of "images", "audios", "videos".
-bool HasMediaKeys(const nlohmann::json& record);
+bool HasMediaKeys(const nlohmann::ordered_json& record);
 
 // Checks the record's lists against the markers in `turns` (a count that differs is a bad record), decodes
 // every file (relative to `base_dir`; a missing or undecodable one is an error naming it) and gives the
 // placeholder runs for EncodeChat. Errors carry no file:line; the caller adds it.
-absl::Status LoadRecordMedia(const nlohmann::json& record, const std::vector<ChatTurn>& turns,
+absl::Status LoadRecordMedia(const nlohmann::ordered_json& record, const std::vector<ChatTurn>& turns,
                              const std::string& base_dir, const MediaShape& shape, RecordMedia* media,
                              std::vector<MediaPlaceholder>* placeholders);
 

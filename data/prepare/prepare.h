@@ -1,4 +1,5 @@
-// `zen data prepare`: text, JSONL {"text"} or chat JSONL {"messages"} -> token shards + manifest
+// `zen data prepare`: text, JSONL {"text"}, chat {"messages"}, ShareGPT or Alpaca records, from plain or
+// compressed JSONL, JSON arrays or text files (data/prepare/record_reader.h) -> token shards + manifest
 // (data/shards/shard_manifest.h). Records are read in batches, tokenized by `threads` workers, and written in
 // input order, so the output is byte-identical whatever the thread count.
 #pragma once
@@ -18,10 +19,12 @@ struct PrepareOptions {
   std::vector<std::string> inputs;
   std::string output_dir;               // written whole or not at all (data/common/output_folder.h)
   bool replace_output = false;          // --force: a non-empty output_dir is replaced once the new one is complete
-  // text: each file is one document; jsonl: one {"text"} per line; chat: one {"messages"} per line;
-  // auto: chat or jsonl by the first record of a .jsonl/.json file, text for any other file.
+  // text: each file is one document; jsonl: {"text"} records; chat: {"messages"}; sharegpt; alpaca;
+  // auto: by the first record of a .jsonl/.json file (compressed or not), text for any other file.
   std::string format = "auto";
+  std::string field;                    // the key of the text (jsonl) or messages (chat); "" = text / messages
   std::string loss_mask = "assistant";  // chat only: all | assistant | last; text is always all
+  std::string chat_template = "qwen3";  // chat only: qwen3 | plain (data/chat/chat_template.h)
   double fim_rate = 0;                  // text and jsonl documents only
   uint64_t seed = 0;                    // FIM's choices
   int threads = 0;                      // 0 = every core

@@ -15,7 +15,8 @@ cd "$work"
 recipe=$src/configs/recipes/zen-omni-lora.yaml
 source "$src/tests/cli/lib/omni_tiny.sh"
 tiny=("${omni_tiny[@]}")
-"$zen" data prepare --recipe "$recipe" "${tiny[@]}" --input omni/omni.jsonl --threads 2 > summary.json
+# plain: the checks below render turns as role and content (Qwen3's think blocks: tests/unit/chat_template_*)
+"$zen" data prepare --recipe "$recipe" "${tiny[@]}" --input omni/omni.jsonl --threads 2 --chat-template plain > summary.json
 
 "$python" - "$work" <<'PY'
 import hashlib, json, os, sys

@@ -1,13 +1,18 @@
 // Chat rendering and loss masks, and fill-in-the-middle: with the built-in byte tokenizer (no files),
-// and with Qwen3's tokenizer where tokens merge across the turn boundaries.
+// and with Qwen3's tokenizer where tokens merge across the turn boundaries. The plain template keeps
+// assistant content as written; Qwen3's (checked against transformers in chat_template_oracle_test.cpp)
+// adds think blocks.
 #include <gtest/gtest.h>
 
 #include "data/chat/chat_template.h"
+#include "data/chat/python_json.h"
 #include "data/tokenizer/bpe_tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {
 namespace {
+
+constexpr ChatTemplate kPlain = ChatTemplate::kPlain;
 
 const std::vector<ChatTurn> kConversation = {
     {"system", "Be brief."}, {"user", "hi"}, {"assistant", "yo"}, {"user", "more?"}, {"assistant", "ok"}};
@@ -25,35 +30,124 @@ std::unique_ptr<Tokenizer> Bytes() { return *OpenTokenizer("bytes"); }
 
 TEST(ChatTemplate, RendersQwenTurnsWithImStartAndImEnd) {
   const auto tok = Bytes();
-  const TokenizedDocument doc = EncodeChat(*tok, {{"user", "hi"}, {"assistant", "yo"}}, LossMask::kAssistant);
+  const TokenizedDocument doc = EncodeChat(*tok, {{"user", "hi"}, {"assistant", "yo"}}, LossMask::kAssistant, {}, kPlain);
   EXPECT_EQ(tok->Decode(doc.ids), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n");
   EXPECT_EQ(doc.mask.size(), doc.ids.size());
 }
 
 TEST(ChatTemplate, AssistantMaskTrainsAssistantContentAndItsImEndOnly) {
   const auto tok = Bytes();
-  const TokenizedDocument doc = EncodeChat(*tok, kConversation, LossMask::kAssistant);
+  const TokenizedDocument doc = EncodeChat(*tok, kConversation, LossMask::kAssistant, {}, kPlain);
   EXPECT_EQ(TrainedText(*tok, doc), "yo<|im_end|>ok<|im_end|>");
 }
 
 TEST(ChatTemplate, LastMaskTrainsOnlyTheFinalAssistantTurn) {
   const auto tok = Bytes();
-  EXPECT_EQ(TrainedText(*tok, EncodeChat(*tok, kConversation, LossMask::kLast)), "ok<|im_end|>");
+  EXPECT_EQ(TrainedText(*tok, EncodeChat(*tok, kConversation, LossMask::kLast, {}, kPlain)), "ok<|im_end|>");
 }
 
 TEST(ChatTemplate, AllMaskTrainsEveryToken) {
   const auto tok = Bytes();
-  const TokenizedDocument doc = EncodeChat(*tok, kConversation, LossMask::kAll);
+  const TokenizedDocument doc = EncodeChat(*tok, kConversation, LossMask::kAll, {}, kPlain);
   EXPECT_EQ(doc.LossTokens(), static_cast<int64_t>(doc.ids.size()));
 }
 
 TEST(ChatTemplate, BadRecordsNameTheField) {
-  auto missing = ChatTurnsFromJson(nlohmann::json::parse(R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant"}]})"));
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("messages[1].content"), std::string::npos) << missing.status();
-  EXPECT_FALSE(ChatTurnsFromJson(nlohmann::json::parse(R"({"text": "not a chat"})")).ok());
-  EXPECT_FALSE(ChatTurnsFromJson(nlohmann::json::parse(R"({"messages": []})")).ok());
+  auto error = [](const char* record) {
+    auto parsed = ConversationFromJson(nlohmann::ordered_json::parse(record));
+    return parsed.ok() ? std::string("ok") : std::string(parsed.status().message());
+  };
+  EXPECT_NE(error(R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant"}]})").find("messages[1].content"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"text": "not a chat"})"), "ok");
+  EXPECT_NE(error(R"({"messages": []})"), "ok");
+  EXPECT_NE(error(R"({"messages": [{"role": "developer", "content": "a"}]})").find("messages[0].role: \"developer\""),
+            std::string::npos);
+  EXPECT_NE(error(R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"function": {"arguments": {}}}]}]})")
+                .find("messages[0].tool_calls[0].function.name"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"messages": [{"role": "assistant", "content": "", "tool_calls": [{"name": "f"}]}]})")
+                .find("messages[0].tool_calls[0].arguments"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"messages": [{"role": "user", "content": "a"}], "tools": {"f": 1}})").find("tools"), std::string::npos);
+  EXPECT_NE(error(R"({"messages": [{"role": "assistant", "content": "a", "reasoning_content": 3}]})")
+                .find("messages[0].reasoning_content"),
+            std::string::npos);
+  // An assistant turn that only calls tools may have no content (OpenAI writes null).
+  EXPECT_EQ(error(R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"name": "f", "arguments": "{}"}]}]})"),
+            "ok");
   EXPECT_FALSE(ParseLossMask("some").ok());
+  EXPECT_FALSE(ParseChatTemplate("chatml").ok());
+}
+
+// Qwen3's template: the final assistant turn carries a think block (empty without reasoning), and it is
+// trained with the answer; reasoning before the last user query is dropped.
+TEST(ChatTemplate, Qwen3FinalTurnTrainsItsThinkBlock) {
+  const auto tok = Bytes();
+  std::vector<ChatTurn> turns = kConversation;
+  turns[2].reasoning = "dropped";
+  const TokenizedDocument doc = EncodeChat(*tok, turns, LossMask::kAssistant);
+  EXPECT_EQ(TrainedText(*tok, doc), "yo<|im_end|><think>\n\n</think>\n\nok<|im_end|>");
+  EXPECT_EQ(tok->Decode(doc.ids).find("dropped"), std::string::npos);
+}
+
+const std::vector<ChatTurn> kToolUse = {
+    {"user", "weather?"},
+    {"assistant", "", "look it up", {{"get_weather", "{\"city\": \"Oslo\"}"}}},
+    {"tool", "rain"},
+    {"tool", "5C"},
+    {"assistant", "Rainy, 5C."}};
+
+TEST(ChatTemplate, ToolResultsMergeIntoOneUserTurnAndAreNeverTrained) {
+  const auto tok = Bytes();
+  const std::string text = RenderChat(kToolUse);
+  EXPECT_NE(text.find("<|im_start|>user\n<tool_response>\nrain\n</tool_response>\n<tool_response>\n5C\n"
+                      "</tool_response><|im_end|>\n"),
+            std::string::npos)
+      << text;
+  for (const LossMask mask : {LossMask::kAll, LossMask::kAssistant, LossMask::kLast}) {
+    const std::string trained = TrainedText(*tok, EncodeChat(*tok, kToolUse, mask));
+    EXPECT_EQ(trained.find("rain"), std::string::npos) << trained;
+    EXPECT_EQ(trained.find("5C\n"), std::string::npos) << trained;
+    EXPECT_NE(trained.find("Rainy, 5C.<|im_end|>"), std::string::npos) << trained;
+  }
+  // The tool call and its reasoning (after the last query, so kept) are the model's output: trained.
+  EXPECT_EQ(TrainedText(*tok, EncodeChat(*tok, kToolUse, LossMask::kAssistant)),
+            "<think>\nlook it up\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+            "{\"city\": \"Oslo\"}}\n</tool_call><|im_end|><think>\n\n</think>\n\nRainy, 5C.<|im_end|>");
+}
+
+TEST(ChatTemplate, ToolsGoInTheSystemTurnTrainedOnlyUnderAll) {
+  const auto tok = Bytes();
+  Conversation c = {{"system", "Be brief."}, {"user", "hi"}, {"assistant", "yo"}};
+  c.tools = {PythonJsonDumps(nlohmann::ordered_json::parse(R"({"name": "f", "parameters": {}})"))};
+  const std::string text = RenderChat(c);
+  EXPECT_EQ(text.rfind("<|im_start|>system\nBe brief.\n\n# Tools\n", 0), 0u) << text;
+  EXPECT_NE(text.find("<tools>\n{\"name\": \"f\", \"parameters\": {}}\n</tools>"), std::string::npos) << text;
+  EXPECT_EQ(TrainedText(*tok, EncodeChat(*tok, c, LossMask::kAll)).rfind("<|im_start|>system\nBe brief.", 0), 0u);
+  EXPECT_EQ(TrainedText(*tok, EncodeChat(*tok, c, LossMask::kAssistant)), "<think>\n\n</think>\n\nyo<|im_end|>");
+}
+
+TEST(ChatTemplate, PlainKeepsAssistantContentAsWritten) {
+  const std::vector<ChatTurn> turns = {{"user", "q"}, {"assistant", "<think>\nhm\n</think>\n\nA", "ignored"}};
+  EXPECT_EQ(RenderChat(turns, kPlain), "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\nhm\n</think>\n\nA<|im_end|>\n");
+  EXPECT_EQ(RenderChat(turns), "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\nignored\n</think>\n\n<think>\nhm\n</think>\n\nA<|im_end|>\n");
+}
+
+TEST(ChatTemplate, GenerationPromptWithThinkingOffEndsInAnEmptyThinkBlock) {
+  const std::vector<ChatTurn> turns = {{"user", "q"}};
+  EXPECT_EQ(RenderChat(turns, ChatTemplate::kQwen3, true), "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(RenderChat(turns, ChatTemplate::kQwen3, true, false),
+            "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
+// Python's json.dumps(value, ensure_ascii=False), which the template's tojson is.
+TEST(PythonJson, WritesAsPythonJsonDumps) {
+  const auto dumps = [](const char* json) { return PythonJsonDumps(nlohmann::ordered_json::parse(json)); };
+  EXPECT_EQ(dumps(R"({"b": 1.5, "a": "\u00e9\n\u0001\"\\/", "c": [true, null, -7, {}], "d": []})"),
+            "{\"b\": 1.5, \"a\": \"\xc3\xa9\\n\\u0001\\\"\\\\/\", \"c\": [true, null, -7, {}], \"d\": []}");
+  EXPECT_EQ(dumps("[1e16, 1e15, 0.0001, 1e-05, 100.0, 0.1, 2.5e-07, -3.0, 1.7976931348623157e308]"),
+            "[1e+16, 1000000000000000.0, 0.0001, 1e-05, 100.0, 0.1, 2.5e-07, -3.0, 1.7976931348623157e+308]");
 }
 
 TEST(ChatTemplate, Qwen3MaskFollowsTokensThatMergeAcrossTheHeader) {
@@ -64,7 +158,7 @@ TEST(ChatTemplate, Qwen3MaskFollowsTokensThatMergeAcrossTheHeader) {
   // "assistant\n" + "\n\nAnswer" tokenizes with the newlines merged: the merged token starts in the
   // header, so it is not trained; everything from "Answer" on is.
   const std::vector<ChatTurn> turns = {{"user", "Q?"}, {"assistant", "\n\nAnswer: 42 caf\xc3\xa9"}};
-  const TokenizedDocument doc = EncodeChat(**tok, turns, LossMask::kAssistant);
+  const TokenizedDocument doc = EncodeChat(**tok, turns, LossMask::kAssistant, {}, kPlain);
   const std::string whole = "<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\n\n\nAnswer: 42 caf\xc3\xa9<|im_end|>\n";
   EXPECT_EQ(doc.ids, (*tok)->Encode(whole));
   EXPECT_EQ(TrainedText(**tok, doc), "Answer: 42 caf\xc3\xa9<|im_end|>");

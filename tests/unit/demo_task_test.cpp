@@ -129,6 +129,7 @@ TEST(DemoTask, RowsEqualThoseOfItsConversationsPreparedAsShards) {
   prepare.inputs = {tmp / "demo.jsonl"};
   prepare.output_dir = tmp / "shards";
   prepare.format = "chat";
+  prepare.chat_template = "plain";  // as the demo task renders its conversations
   prepare.tokens_per_shard = 1000;  // several shards, so windows cross shard boundaries
   const auto report = PrepareData(prepare);
   ASSERT_TRUE(report.ok()) << report.status();

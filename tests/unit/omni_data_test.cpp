@@ -183,7 +183,7 @@ TEST(OmniData, Qwen3TokenizesTheTextAroundMarkersAndSplicesUntrainedRuns) {
   auto qwen = *OpenTokenizer(dir + "/tokenizer.json");
   const std::vector<ChatTurn> turns = {{"user", "Look:<image>and<image> hear <audio>!"}, {"assistant", "red, blue; A4"}};
   const std::vector<MediaPlaceholder> placeholders = {{"<image>", 151655, {4, 4}}, {"<audio>", 151646, {3}}};
-  const TokenizedDocument doc = EncodeChat(*qwen, turns, LossMask::kAssistant, placeholders);
+  const TokenizedDocument doc = EncodeChat(*qwen, turns, LossMask::kAssistant, placeholders, ChatTemplate::kPlain);
   // The same as tokenizing each piece of the rendered text on its own, with the runs in between.
   std::vector<int32_t> expected;
   auto piece = [&](const std::string& text) {

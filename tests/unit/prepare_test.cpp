@@ -52,7 +52,9 @@ std::vector<TokenizedDocument> ReadDocuments(const std::string& dir) {
 TEST(Prepare, ChatJsonlBecomesShardsWithAssistantOnlyLossMask) {
   TempDir tmp;
   WriteFile(tmp / "chat.jsonl", kChat);
-  auto report = PrepareData(Options(tmp, tmp / "chat.jsonl", "chat"));
+  PrepareOptions o = Options(tmp, tmp / "chat.jsonl", "chat");
+  o.chat_template = "plain";  // Qwen3's think blocks: prepare_formats_test.cpp
+  auto report = PrepareData(o);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->documents, 2);
   const std::vector<TokenizedDocument> docs = ReadDocuments(tmp / "out");

@@ -96,6 +96,7 @@ TEST(ShardLoader, LabelsFollowTheLossMaskOfChatData) {
   PrepareOptions o;
   o.inputs = {tmp / "chat.jsonl"};
   o.output_dir = tmp / "shards";
+  o.chat_template = "plain";  // no think block: the trained text is the answer alone
   ASSERT_TRUE(PrepareData(o).ok());
   const auto source = Open(o.output_dir, 64);
   ASSERT_TRUE(source);
