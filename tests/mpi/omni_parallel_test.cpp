@@ -36,6 +36,7 @@ Qwen3 Build(const TpGroup& tp = {}, const EpGroup& ep = {}) {
 // Every non-expert gradient of `mine` equals the reference's (this rank's slice where split).
 void ExpectSameGradients(Qwen3& mine, Qwen3& whole, const TpGroup& tp) {
   const auto split_dims = TpSplitDims(*mine);
+  const auto infos = ParamInfos(*mine);
   auto want = whole->named_parameters();
   int64_t compared = 0;
   for (const auto& p : mine->named_parameters()) {
@@ -43,9 +44,9 @@ void ExpectSameGradients(Qwen3& mine, Qwen3& whole, const TpGroup& tp) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
     auto expected = TpShard(want[p.key()].grad(), split_dims.at(p.key()), tp);
     torch::Tensor got = p.value().grad().clone();
-    // Per-head q/k norms see only this rank's heads: the trainer sums them (AllReducePartialGradients).
-    const bool partial = p.key().find("q_norm.weight") != std::string::npos || p.key().find("k_norm.weight") != std::string::npos;
-    if (partial && tp.size > 1) tp.comm->AllReduceSum(got);
+    // Gradients declared partial over tp (the per-head q/k norms see only this rank's heads, the router only
+    // this rank's share of the tokens) are summed by the trainer (AllReducePartialGradients).
+    if (infos.at(p.key()).grad_partial_over.tp && tp.size > 1) tp.comm->AllReduceSum(got);
     EXPECT_TRUE(torch::allclose(got, expected, 1e-4, 1e-6)) << p.key();
     ++compared;
   }
