@@ -1,5 +1,5 @@
-// `zen eval RECIPE [OVERRIDE...] --input FILE`: the recipe's model (model.checkpoint, then the latest
-// checkpoint in output_dir) scores each JSON line {"ids": [...]} or {"text": "..."}; rank 0 prints one
+// `zen eval RECIPE [OVERRIDE...] --input FILE`: the recipe's model (model.checkpoint, then the checkpoint
+// `zen train` would resume from: train.resume_from's, else the latest in output_dir) scores each JSON line {"ids": [...]} or {"text": "..."}; rank 0 prints one
 // line {"loss", "tokens"} per input line and a summary {"mean_loss", "perplexity"} (token-weighted).
 #include <cmath>
 #include <cstdio>

@@ -13,13 +13,18 @@
 #include "launch/sweep_runner.h"    // defines: RunSweepLocally, RunOneLocally
 #include "launch/sweep_slurm.h"     // defines: RenderSweepArrayScript, SubmitSweep
 #include "launch/sweep_summary.h"   // defines: WriteSweepSummary, SummarizeRun
+#include "parallel/grid.h"          // defines: CheckLayoutShapes
 
 namespace zen {
 namespace {
 
-// The run's length as the trainer will compute it: a finite dataset (the demo task, prepared shards)
-// ends it after train.epochs passes.
-int64_t RunLength(const Recipe& recipe) { return TotalSteps(recipe.train, TokensPerEpochOf(recipe)); }
+// The run's length as the trainer will compute it (a finite dataset, the demo task or prepared shards,
+// ends it after train.epochs passes), once its layout fits its model: a point `zen train` would refuse
+// (CheckLayoutShapes, as `zen validate` checks) stops the sweep before any run starts.
+absl::StatusOr<int64_t> CheckedRunLength(const Recipe& recipe) {
+  ZEN_RETURN_IF_ERROR(CheckLayoutShapes(recipe));
+  return TotalSteps(recipe.train, TokensPerEpochOf(recipe));
+}
 
 // The runs re-spawn this very binary, so a sweep never mixes builds.
 std::string SelfPath() {
@@ -60,7 +65,7 @@ absl::StatusOr<int> Sweep(const RecipeArgs& args) {
   ZEN_ASSIGN_OR_RETURN(SweepSpec spec, LoadSweep(args.recipe));
   AddCommandLineOverrides(spec, args.overrides);
   // Every run's recipe is loaded and checked here, before any of them starts.
-  ZEN_ASSIGN_OR_RETURN(const std::vector<SweepRun> runs, PlanSweep(spec, RunLength));
+  ZEN_ASSIGN_OR_RETURN(const std::vector<SweepRun> runs, PlanSweep(spec, CheckedRunLength));
   if (args.Has("--summary-only")) {
     ZEN_RETURN_IF_ERROR(WriteSweepSummary(spec, runs));
     Log0(absl::StrCat("zen sweep: wrote ", spec.output_dir, "/summary.csv and summary.md"));

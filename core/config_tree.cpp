@@ -79,6 +79,10 @@ void ConfigTree::Set(const std::string& dotted, const YAML::Node& value, const s
 }
 
 void ConfigTree::Erase(const std::string& dotted) {
+  // The key's origin and its descendants' ("dotted.*", which sort before "dotted/") go with it, so
+  // OriginOf never names the line of a deleted value.
+  origins_.erase(dotted);
+  origins_.erase(origins_.lower_bound(dotted + "."), origins_.lower_bound(dotted + "/"));
   std::vector<std::string> parts = SplitDotted(dotted);
   YAML::Node current = root_;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -102,12 +106,7 @@ absl::Status ConfigTree::ApplyOverride(const std::string& text) {
     return BadInput(absl::StrCat(origin, ": expected key.path=value or ~key.path"));
   }
   const std::string key = text.substr(0, eq);
-  YAML::Node value;
-  try {
-    value = YAML::Load(text.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    return BadInput(absl::StrCat(origin, ": the value is not valid YAML: ", e.msg));
-  }
+  ZEN_ASSIGN_OR_RETURN(const YAML::Node value, ParseOverrideValue(text.substr(eq + 1), key, origin));
   Set(key, value, origin);
   return absl::OkStatus();
 }

@@ -43,11 +43,11 @@ struct AudioSpec {
   int64_t AudioTokens() const { return chunk_frames / 2 / pool; }
 };
 
-// The architecture (configs/models/*.yaml, or a Hugging Face config.json via `hf_config`).
+// The architecture: configs/models/*.yaml, or a Hugging Face config.json (core/hf_config.h) that defines it whole.
 struct ModelSpec {
   std::string name;                 // "zen-nano"
   std::string file;                 // the configs/models/ file the recipe refers to
-  std::string hf_config;            // a Hugging Face config.json whose shapes replace the file's
+  std::string hf_config;            // a config.json in the file's place (default: checkpoint's config.json)
   std::string checkpoint;           // a Hugging Face folder with safetensors: the base weights
   int64_t layers = 0;
   int64_t hidden = 0;
@@ -139,7 +139,7 @@ struct TrainSpec {
   std::string param_dtype = "fp32";
   int64_t max_bad_steps = 5;        // consecutive non-finite losses before the run aborts
   int64_t log_interval = 1;
-  int64_t threads = 0;              // intra-op threads per rank; 0 = cores of the node / ranks on it
+  int64_t threads = 0;              // intra-op threads per rank; 0 = OMP_NUM_THREADS, else node cores / ranks
   bool resume = true;
   std::string resume_from;          // "" = `latest`; else a step number or a checkpoint folder to resume from
   std::string device = "cpu";       // cpu | cuda

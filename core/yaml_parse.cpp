@@ -3,20 +3,27 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace zen {
 namespace {
 
-// BadInput for the first key that a mapping under `node` holds twice; `path` is the node's dotted key.
-absl::Status CheckUniqueKeys(const YAML::Node& node, const std::string& path, const std::string& origin) {
+// A key that one mapping names twice: its dotted path and the two 1-based lines (within the parsed text).
+struct RepeatedKey {
+  std::string dotted;
+  int first_line = 0, line = 0;
+};
+
+// The first key that a mapping under `node` holds twice; `path` is the node's dotted key.
+std::optional<RepeatedKey> FindRepeatedKey(const YAML::Node& node, const std::string& path) {
   if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      ZEN_RETURN_IF_ERROR(CheckUniqueKeys(node[i], absl::StrCat(path, "[", i, "]"), origin));
+      if (auto repeated = FindRepeatedKey(node[i], absl::StrCat(path, "[", i, "]"))) return repeated;
     }
-    return absl::OkStatus();
+    return std::nullopt;
   }
-  if (!node.IsMap()) return absl::OkStatus();
+  if (!node.IsMap()) return std::nullopt;
   std::map<std::string, int> first_line;  // key -> 1-based line where the mapping first names it
   for (const auto& kv : node) {
     const int line = kv.first.Mark().line + 1;
@@ -24,14 +31,11 @@ absl::Status CheckUniqueKeys(const YAML::Node& node, const std::string& path, co
     const std::string dotted = path.empty() ? key : absl::StrCat(path, ".", key);
     if (kv.first.IsScalar()) {
       const auto [it, inserted] = first_line.emplace(key, line);
-      if (!inserted) {
-        return BadInput(absl::StrCat(origin, ":", line, ": ", dotted, ": given twice in this file (lines ",
-                                     it->second, " and ", line, "); keep one of them"));
-      }
+      if (!inserted) return RepeatedKey{dotted, it->second, line};
     }
-    ZEN_RETURN_IF_ERROR(CheckUniqueKeys(kv.second, dotted, origin));
+    if (auto repeated = FindRepeatedKey(kv.second, dotted)) return repeated;
   }
-  return absl::OkStatus();
+  return std::nullopt;
 }
 
 }  // namespace
@@ -52,8 +56,25 @@ absl::StatusOr<YAML::Node> ParseYaml(const std::string& text, const std::string&
   } catch (const YAML::Exception& e) {
     return BadInput(absl::StrCat(origin, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
   }
-  ZEN_RETURN_IF_ERROR(CheckUniqueKeys(parsed, "", origin));
+  if (const std::optional<RepeatedKey> r = FindRepeatedKey(parsed, "")) {
+    return BadInput(absl::StrCat(origin, ":", r->line, ": ", r->dotted, ": given twice in this file (lines ",
+                                 r->first_line, " and ", r->line, "); keep one of them"));
+  }
   return parsed;
+}
+
+absl::StatusOr<YAML::Node> ParseOverrideValue(const std::string& text, const std::string& key,
+                                              const std::string& origin) {
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return BadInput(absl::StrCat(origin, ": the value is not valid YAML: ", e.msg));
+  }
+  if (const std::optional<RepeatedKey> r = FindRepeatedKey(value, key)) {
+    return BadInput(absl::StrCat(origin, ": ", r->dotted, ": given twice in the value; keep one of them"));
+  }
+  return value;
 }
 
 }  // namespace zen

@@ -271,13 +271,15 @@ std::vector<std::string> RunOverrides(const SweepSpec& spec, const SweepRun& run
   return overrides;
 }
 
-absl::StatusOr<std::vector<SweepRun>> PlanSweep(const SweepSpec& spec,
-                                                const std::function<int64_t(const Recipe&)>& total_steps) {
+absl::StatusOr<std::vector<SweepRun>> PlanSweep(
+    const SweepSpec& spec, const std::function<absl::StatusOr<int64_t>(const Recipe&)>& total_steps) {
   ZEN_ASSIGN_OR_RETURN(std::vector<SweepRun> runs, ExpandSweep(spec));
   for (SweepRun& run : runs) {
     absl::StatusOr<LoadedRecipe> loaded = LoadRecipe(spec.recipe, RunOverrides(spec, run));
     if (!loaded.ok()) return NameSweepSource(spec, run, loaded.status());
-    run.total_steps = total_steps(loaded->recipe);
+    const absl::StatusOr<int64_t> steps = total_steps(loaded->recipe);
+    if (!steps.ok()) return NameSweepSource(spec, run, steps.status());
+    run.total_steps = *steps;
   }
   return runs;
 }

@@ -66,8 +66,9 @@ std::string RunName(const std::vector<std::pair<std::string, std::string>>& valu
 
 // Expands the sweep and loads every run's recipe (base + overrides + swept values) before any runs:
 // a key the schema does not know, or a bad value, is BadInput naming the sweep file and the key.
-// `total_steps` gives a loaded recipe's run length (the caller knows the data; launch/ does not).
-absl::StatusOr<std::vector<SweepRun>> PlanSweep(const SweepSpec& spec,
-                                                const std::function<int64_t(const Recipe&)>& total_steps);
+// `total_steps` checks a loaded recipe further and gives its run length (the caller knows the data and
+// the layout's rules; launch/ does not); its error is the run's, named by the sweep file and the run.
+absl::StatusOr<std::vector<SweepRun>> PlanSweep(
+    const SweepSpec& spec, const std::function<absl::StatusOr<int64_t>(const Recipe&)>& total_steps);
 
 }  // namespace zen

@@ -16,6 +16,7 @@ MediaContext GatherMediaContext(const torch::Tensor& embeddings, const torch::Te
 
 CrossAttentionImpl::CrossAttentionImpl(const ModelSpec& spec, const TpGroup& tp)
     : local_heads_(spec.heads / tp.size), head_dim_(spec.HeadDim()) {
+  // An invariant, not an input check: CheckLayout (parallel/grid.h) refuses such a layout before any model is built.
   TORCH_CHECK(spec.heads % tp.size == 0, "model.heads (", spec.heads, ") is not divisible by the tensor-parallel size ",
               tp.size);
   const int64_t c = spec.hidden, inner = spec.heads * head_dim_;

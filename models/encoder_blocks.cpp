@@ -24,6 +24,7 @@ LayerNorm MakeLayerNorm(int64_t dim, double eps) { return LayerNorm(dim, eps); }
 
 EncoderAttentionImpl::EncoderAttentionImpl(int64_t hidden, int64_t heads, const TpGroup& tp, bool k_bias)
     : head_dim_(hidden / heads) {
+  // An invariant, not an input check: CheckLayout (parallel/grid.h) refuses such a layout before any model is built.
   TORCH_CHECK(heads % tp.size == 0, "encoder heads (", heads, ") are not divisible by the tensor-parallel size ",
               tp.size);
   local_heads_ = heads / tp.size;

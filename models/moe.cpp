@@ -61,6 +61,7 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const Mode
       stats_(std::move(stats)) {
   const EpGroup& ep = groups.ep;
   const TpGroup& tp = groups.tp;
+  // An invariant, not an input check: CheckLayout (parallel/grid.h) refuses such a layout before any model is built.
   TORCH_CHECK(spec.experts % ep.size == 0, "model.experts (", spec.experts, ") not divisible by the expert group ",
               ep.size);
   gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup::Replicated()));

@@ -83,11 +83,14 @@ absl::StatusOr<std::vector<Score>> EvaluateSequences(const Recipe& recipe,
   try {
     ZEN_RETURN_IF_ERROR(OpenRank(s, WorldFromEnvironment()));
     ZEN_RETURN_IF_ERROR(BuildModel(s));
-    absl::StatusOr<std::string> latest = LatestCheckpoint(recipe.output_dir + "/checkpoints");
+    // The checkpoint `zen train` would resume from: train.resume_from's, else the latest.
+    absl::StatusOr<std::string> latest = CheckpointToResume(recipe);
     if (latest.ok()) {
       ZEN_ASSIGN_OR_RETURN(CheckpointReader reader, CheckpointReader::Open(*latest));
       ZEN_RETURN_IF_ERROR(LoadTrainingCheckpoint(s, reader));
       Log0(absl::StrCat("zen eval: the model of ", *latest));
+    } else if (!absl::IsNotFound(latest.status())) {
+      return latest.status();
     } else if (recipe.model.checkpoint.empty()) {
       return BadInput(absl::StrCat("zen eval: nothing to evaluate: no checkpoint in ", recipe.output_dir,
                                    "/checkpoints and no model.checkpoint (a Hugging Face folder)"));

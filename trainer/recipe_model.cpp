@@ -1,16 +1,17 @@
 #include "trainer/recipe_model.h"
 
-#include "checkpoints/checkpoint.h"     // defines: LatestCheckpoint, CheckpointReader
+#include "checkpoints/checkpoint.h"     // defines: CheckpointReader
 #include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights
 #include "checkpoints/hf_export.h"      // defines: LoadCheckpointModel
 #include "core/status.h"
-#include "trainer/checkpointing.h"      // defines: CheckSameModel
+#include "trainer/checkpointing.h"      // defines: CheckpointToResume, CheckSameModel
 
 namespace zen {
 
 absl::StatusOr<RecipeModel> LoadRecipeModel(const Recipe& recipe) {
   RecipeModel loaded;
-  const absl::StatusOr<std::string> latest = LatestCheckpoint(recipe.output_dir + "/checkpoints");
+  // The checkpoint `zen train` would resume from: train.resume_from's, else the latest.
+  const absl::StatusOr<std::string> latest = CheckpointToResume(recipe);
   if (latest.ok()) {
     ZEN_ASSIGN_OR_RETURN(CheckpointReader reader, CheckpointReader::Open(*latest));
     ZEN_RETURN_IF_ERROR(CheckSameModel(reader, recipe, "use the recipe and overrides that trained it"));

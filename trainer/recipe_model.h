@@ -1,7 +1,7 @@
 // The model a recipe names, whole in one process, for the commands that use a trained model rather than
-// train one (`zen generate`): zen's latest complete checkpoint in output_dir when there is one (every
-// parameter from CheckpointReader::Full, LoRA adapters attached as the recipe says and left unmerged),
-// else the Hugging Face folder model.checkpoint.
+// train one (`zen generate`): the checkpoint `zen train` would resume from (train.resume_from's, else the
+// latest complete one in output_dir) when there is one (every parameter from CheckpointReader::Full, LoRA
+// adapters attached as the recipe says and left unmerged), else the Hugging Face folder model.checkpoint.
 #pragma once
 
 #include <string>

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -12,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "core/derived.h"
+#include "core/fault_injection.h"  // defines: InjectedFaultFromEnvironment
 #include "core/log.h"
 #include "parallel/world.h"
 #include "trainer/checkpointing.h"
@@ -55,24 +55,17 @@ std::vector<RankShare> GatherShares(TrainState& s) {
   return shares;
 }
 
-// Test hook: ZEN_TEST_FAULT="RANK:STEP:fail|hang|nan" makes that rank fail, stop answering, or (nan)
-// produce a NaN loss from that step on (and "killsave": checkpoints/checkpoint.cpp), so the tests can prove a failing rank ends the whole job and
-// the non-finite-loss policy skips, counts and finally stops.
+// Test hook (core/fault_injection.h): this rank fails, hangs, or produces a NaN loss from the fault's step on.
 void MaybeInjectFault(TrainState& s, int64_t step) {
-  const char* spec = std::getenv("ZEN_TEST_FAULT");
-  if (spec == nullptr) return;
-  long fault_rank = -1, fault_step = -1;
-  char kind[16] = {0};
-  if (std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
-  if (fault_rank != s.world->rank() || step < fault_step) return;
-  if (std::string(kind) != "nan" && std::string(kind) != "fail" && std::string(kind) != "hang") return;
-  if (std::string(kind) == "nan") {
+  const std::optional<InjectedFault> fault = InjectedFaultFromEnvironment();
+  if (!fault || fault->rank != s.world->rank() || step < fault->step) return;
+  if (fault->kind == FaultKind::kNan) {
     s.poison_loss = true;
     return;
   }
-  if (step != fault_step) return;
-  if (std::string(kind) == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
-  TORCH_CHECK(false, "injected failure (ZEN_TEST_FAULT=", spec, ")");
+  if (step != fault->step || fault->kind == FaultKind::kKillSave) return;
+  if (fault->kind == FaultKind::kHang) std::this_thread::sleep_for(std::chrono::hours(1));
+  TORCH_CHECK(false, "injected failure (ZEN_TEST_FAULT=", fault->spec, ")");
 }
 
 // What a step cost across the job, gathered from every rank.
@@ -130,108 +123,168 @@ absl::Status Setup(TrainState& s, const WorldInfo& world) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
+// The job's layout, size and run length, said once at the start.
+void LogRunStart(const TrainState& s, const std::vector<RankShare>& shares, int64_t threads) {
   const Recipe& r = s.recipe;
-  const bool writer = s.world->rank() == 0;
-  const std::vector<RankShare> shares = GatherShares(s);
-  std::unique_ptr<MetricsLog> metrics;
-  std::unique_ptr<TensorBoardWriter> tensorboard;
-  if (writer) {
-    ZEN_RETURN_IF_ERROR(WriteRunFiles(r, WorldFromEnvironment(), shares));
-    ZEN_ASSIGN_OR_RETURN(metrics, MetricsLog::Open(r.output_dir));
-    ZEN_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(r.output_dir));
-  }
-  const Layout& l = s.grid->layout();
-  const std::string schedule = l.pp > 1 ? absl::StrCat(" ", r.parallel.schedule) : "";
-  Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", l.tp, ", pp ", l.pp,
-                    schedule, ", dp ", l.dp, ", ep ", l.ep, "), rank 0 holds ", shares[0].params, " parameters (",
-                    shares[0].trainable_params, " trainable); ", s.total_steps, " steps of ",
+  const Layout& layout = s.grid->layout();
+  const std::string schedule = layout.pp > 1 ? absl::StrCat(" ", r.parallel.schedule) : "";
+  Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", layout.tp, ", pp ",
+                    layout.pp, schedule, ", dp ", layout.dp, ", ep ", layout.ep, "), rank 0 holds ", shares[0].params,
+                    " parameters (", shares[0].trainable_params, " trainable); ", s.total_steps, " steps of ",
                     TokensPerStep(r.train), " tokens; ", threads, " intra-op threads per rank; ", r.train.dtype,
                     " on ", s.device.str()));
+}
 
-  ProgressLine progress(r.train.log_interval);
+// One optimizer step with what it cost: wall time, bytes sent and the measures gathered from every rank.
+struct TimedStep {
+  StepResult out;
+  double lr = 0;
+  double seconds = 0;
+  int64_t comm_bytes = 0;  // sent by this rank
+  StepMeasures measured;
+};
+
+TimedStep RunTimedStep(TrainState& s, int64_t step) {
+  TimedStep t;
+  t.lr = LearningRate(s.recipe.optim, step, s.total_steps);
+  const int64_t bytes_before = s.grid->BytesSent();
+  MemoryMeter::ResetPeak(s.device);
+  const auto start = Clock::now();
+  t.out = RunStep(s, step, t.lr);
+  t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  t.comm_bytes = s.grid->BytesSent() - bytes_before;
+  t.measured = MeasureAcrossRanks(s, t.out, t.seconds);
+  return t;
+}
+
+// The non-finite-loss policy: a step whose loss or gradient is not finite was skipped (RunStep made no
+// update); it is counted, and train.max_bad_steps of them in a row stop the run.
+absl::Status CountNonFiniteStep(const TrainSpec& train, int64_t step, const StepResult& out, int64_t& bad_in_a_row,
+                                TrainResult& result) {
+  if (out.finite) {
+    bad_in_a_row = 0;
+    result.final_loss = out.loss;
+    return absl::OkStatus();
+  }
+  ++result.skipped_steps;
+  LogError(absl::StrCat("step ", step, ": loss ", out.loss, ", grad norm ", out.grad_norm,
+                        " not finite: update skipped (", ++bad_in_a_row, " in a row)"));
+  if (bad_in_a_row < train.max_bad_steps) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("training stopped: ", bad_in_a_row, " steps in a row had a non-finite "
+                                         "loss or gradient (train.max_bad_steps); lower optim.lr or check the data"));
+}
+
+// Validation on the held-out rows every eval.interval steps and after the last; with eval.keep_best a new
+// lowest eval loss saves checkpoints/best. nullopt when no evaluation is due after `step`.
+absl::StatusOr<std::optional<Score>> EvaluateIfDue(TrainState& s, int64_t step, int64_t skipped_steps) {
+  const EvalSpec& e = s.recipe.eval;
+  if (e.interval <= 0 || (step % e.interval != 0 && step != s.total_steps)) return std::nullopt;
+  const Score held_out = HeldOutScore(s);
+  if (e.keep_best && held_out.MeanLoss() < s.best_eval_loss) {
+    s.best_eval_loss = held_out.MeanLoss();
+    ZEN_RETURN_IF_ERROR(SaveBestCheckpoint(s, step, skipped_steps));
+  }
+  return held_out;
+}
+
+// Rank 0's record of the run: metrics.jsonl, TensorBoard events and the progress line. Other ranks hold
+// an empty log that writes nothing.
+class StepLog {
+ public:
+  // Writes the run files (run.json, ...) and opens the logs on the writer rank.
+  static absl::StatusOr<StepLog> Open(const TrainState& s, const std::vector<RankShare>& shares) {
+    StepLog log(s.recipe.train.log_interval);
+    if (s.world->rank() != 0) return log;
+    ZEN_RETURN_IF_ERROR(WriteRunFiles(s.recipe, WorldFromEnvironment(), shares));
+    ZEN_ASSIGN_OR_RETURN(log.metrics_, MetricsLog::Open(s.recipe.output_dir));
+    ZEN_ASSIGN_OR_RETURN(log.tensorboard_, TensorBoardWriter::Open(s.recipe.output_dir));
+    return log;
+  }
+
+  // One line of metrics.jsonl and the TensorBoard scalars for `step` (1-based), and the progress line.
+  void Record(const TrainState& s, int64_t step, const TimedStep& t, const std::optional<Score>& held_out,
+              int64_t skipped_steps) {
+    if (!metrics_) return;
+    const StepResult& out = t.out;
+    const int64_t tokens_per_step = TokensPerStep(s.recipe.train);
+    const double tokens_per_s = tokens_per_step / t.seconds;
+    nlohmann::json record = {{"step", step}, {"loss", out.loss}, {"lr", t.lr}, {"grad_norm", out.grad_norm},
+                             {"tokens", step * tokens_per_step}, {"loss_tokens", out.loss_tokens},
+                             {"tokens_per_s", tokens_per_s}, {"step_time_s", t.seconds}, {"comm_bytes", t.comm_bytes},
+                             {"bubble", t.measured.bubble}, {"peak_memory_bytes", t.measured.peak_memory_bytes},
+                             {"stage_peak_memory_bytes", t.measured.stage_peak_memory_bytes},
+                             {"stage_peak_in_flight", t.measured.stage_peak_in_flight},
+                             {"skipped_steps", skipped_steps}};
+    if (s.recipe.model.IsMoe()) {
+      record["aux_loss"] = out.aux_loss;
+      record["expert_load"] = out.expert_load;
+      record["dropped_tokens"] = out.dropped_tokens;
+      tensorboard_->AddScalar("train/aux_loss", step, out.aux_loss);
+    }
+    if (held_out) {
+      record["eval_loss"] = held_out->MeanLoss();
+      record["eval_ppl"] = std::exp(held_out->MeanLoss());
+      record["eval_tokens"] = held_out->tokens;
+      tensorboard_->AddScalar("eval/loss", step, held_out->MeanLoss());
+    }
+    metrics_->Write(record);
+    tensorboard_->AddScalar("train/loss", step, out.loss);
+    tensorboard_->AddScalar("train/lr", step, t.lr);
+    tensorboard_->AddScalar("train/grad_norm", step, out.grad_norm);
+    tensorboard_->AddScalar("train/tokens_per_s", step, tokens_per_s);
+    progress_->Update(step, s.total_steps, out.loss, t.lr, tokens_per_s);
+  }
+
+  // Ends the progress line and flushes the logs; a write that failed on the way is reported here.
+  absl::Status Finish() {
+    if (!metrics_) return absl::OkStatus();
+    progress_->Finish();
+    ZEN_RETURN_IF_ERROR(tensorboard_->Flush());
+    return metrics_->status();
+  }
+
+ private:
+  explicit StepLog(int64_t interval) : progress_(std::make_unique<ProgressLine>(interval)) {}
+
+  std::unique_ptr<MetricsLog> metrics_;  // null off the writer rank
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
+  std::unique_ptr<ProgressLine> progress_;
+};
+
+// Saves at checkpoint.interval, after the last step, and when any rank was signalled to stop (every rank
+// learns that here, so all stop after the same step). Returns the signal that stops the run, or 0.
+absl::StatusOr<int> CheckpointIfDue(TrainState& s, int64_t step, int64_t skipped_steps) {
+  const int64_t interval = s.recipe.checkpoint.interval;
+  const bool last = step == s.total_steps;
+  const int preempted_by = last ? 0 : AgreedPreemptionSignal(*s.world, s.device);
+  if (last || preempted_by != 0 || (interval > 0 && step % interval == 0)) {
+    ZEN_RETURN_IF_ERROR(SaveTrainingCheckpoint(s, step, skipped_steps));
+  }
+  return preempted_by;
+}
+
+// Steps from the resumed step to the end (or a preemption), each: run, count a skipped update, evaluate,
+// log, checkpoint. Steps are 0-based in the loop and 1-based everywhere they are reported.
+absl::StatusOr<TrainResult> TrainLoop(TrainState& s, int64_t threads) {
+  const std::vector<RankShare> shares = GatherShares(s);
+  ZEN_ASSIGN_OR_RETURN(StepLog log, StepLog::Open(s, shares));
+  LogRunStart(s, shares, threads);
   TrainResult result;
   result.steps = s.start_step;
   result.skipped_steps = s.skipped_before;
   int64_t bad_in_a_row = 0;
-  const int64_t tokens_per_step = TokensPerStep(r.train);
   for (int64_t step = s.start_step; step < s.total_steps; ++step) {
     MaybeInjectFault(s, step + 1);
-    const double lr = LearningRate(r.optim, step, s.total_steps);
-    const int64_t bytes_before = s.grid->BytesSent();
-    MemoryMeter::ResetPeak(s.device);
-    const auto start = Clock::now();
-    const StepResult out = RunStep(s, step, lr);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const int64_t comm_bytes = s.grid->BytesSent() - bytes_before;
-    const StepMeasures measured = MeasureAcrossRanks(s, out, seconds);
+    const TimedStep t = RunTimedStep(s, step);
     result.steps = step + 1;
-    if (!out.finite) {
-      ++result.skipped_steps;
-      LogError(absl::StrCat("step ", step + 1, ": loss ", out.loss, ", grad norm ", out.grad_norm,
-                            " not finite: update skipped (", ++bad_in_a_row, " in a row)"));
-      if (bad_in_a_row >= r.train.max_bad_steps) {
-        return absl::AbortedError(absl::StrCat("training stopped: ", bad_in_a_row, " steps in a row had a non-finite "
-                                               "loss or gradient (train.max_bad_steps); lower optim.lr or check the data"));
-      }
-    } else {
-      bad_in_a_row = 0;
-      result.final_loss = out.loss;
-    }
-    // Validation on the held-out rows every eval.interval steps and after the last.
-    std::optional<Score> held_out;
-    if (r.eval.interval > 0 && ((step + 1) % r.eval.interval == 0 || step + 1 == s.total_steps)) {
-      held_out = HeldOutScore(s);
-      if (r.eval.keep_best && held_out->MeanLoss() < s.best_eval_loss) {
-        s.best_eval_loss = held_out->MeanLoss();
-        ZEN_RETURN_IF_ERROR(SaveBestCheckpoint(s, step + 1, result.skipped_steps));
-      }
-    }
-    if (writer) {
-      const double tokens_per_s = tokens_per_step / seconds;
-      nlohmann::json record = {{"step", step + 1}, {"loss", out.loss}, {"lr", lr}, {"grad_norm", out.grad_norm},
-                              {"tokens", (step + 1) * tokens_per_step}, {"loss_tokens", out.loss_tokens},
-                              {"tokens_per_s", tokens_per_s}, {"step_time_s", seconds}, {"comm_bytes", comm_bytes},
-                              {"bubble", measured.bubble}, {"peak_memory_bytes", measured.peak_memory_bytes},
-                              {"stage_peak_memory_bytes", measured.stage_peak_memory_bytes},
-                              {"stage_peak_in_flight", measured.stage_peak_in_flight},
-                              {"skipped_steps", result.skipped_steps}};
-      if (s.model->moe_stats()) {
-        record["aux_loss"] = out.aux_loss;
-        record["expert_load"] = out.expert_load;
-        record["dropped_tokens"] = out.dropped_tokens;
-        tensorboard->AddScalar("train/aux_loss", step + 1, out.aux_loss);
-      }
-      if (held_out) {
-        record["eval_loss"] = held_out->MeanLoss();
-        record["eval_ppl"] = std::exp(held_out->MeanLoss());
-        record["eval_tokens"] = held_out->tokens;
-        tensorboard->AddScalar("eval/loss", step + 1, held_out->MeanLoss());
-      }
-      metrics->Write(record);
-      tensorboard->AddScalar("train/loss", step + 1, out.loss);
-      tensorboard->AddScalar("train/lr", step + 1, lr);
-      tensorboard->AddScalar("train/grad_norm", step + 1, out.grad_norm);
-      tensorboard->AddScalar("train/tokens_per_s", step + 1, tokens_per_s);
-      progress.Update(step + 1, s.total_steps, out.loss, lr, tokens_per_s);
-    }
-    const bool last = step + 1 == s.total_steps;
-    // Every rank learns here whether any was signalled, so all stop after the same step.
-    const int preempted_by = last ? 0 : AgreedPreemptionSignal(*s.world, s.device);
-    if (last || preempted_by != 0 || (r.checkpoint.interval > 0 && (step + 1) % r.checkpoint.interval == 0)) {
-      ZEN_RETURN_IF_ERROR(SaveTrainingCheckpoint(s, step + 1, result.skipped_steps));
-    }
-    if (preempted_by != 0) {
-      result.preempted_by = preempted_by;
-      break;
-    }
+    ZEN_RETURN_IF_ERROR(CountNonFiniteStep(s.recipe.train, step + 1, t.out, bad_in_a_row, result));
+    ZEN_ASSIGN_OR_RETURN(const std::optional<Score> held_out, EvaluateIfDue(s, step + 1, result.skipped_steps));
+    log.Record(s, step + 1, t, held_out, result.skipped_steps);
+    ZEN_ASSIGN_OR_RETURN(result.preempted_by, CheckpointIfDue(s, step + 1, result.skipped_steps));
+    if (result.preempted_by != 0) break;
   }
   ZEN_RETURN_IF_ERROR(FinishCheckpoint(s));
-  if (writer) {
-    progress.Finish();
-    ZEN_RETURN_IF_ERROR(tensorboard->Flush());
-    ZEN_RETURN_IF_ERROR(metrics->status());
-  }
+  ZEN_RETURN_IF_ERROR(log.Finish());
   s.world->Barrier();
   return result;
 }

@@ -199,6 +199,28 @@ TEST(Recipe, AKeyGivenTwiceIsBadInputNamingBothLines) {
   ExpectBadInputSaying(LoadRecipe(top, {}).status(), {top + ":4: output_dir", "lines 1 and 4"});
 }
 
+TEST(Recipe, AKeyGivenTwiceInAnOverrideValueIsBadInputNamingIt) {
+  const std::string twice = "optim={lr: 1.0e-3, warmup_steps: 3, lr: 2.0e-3}";
+  ExpectBadInputSaying(LoadRecipe(kNano, {twice}).status(),
+                       {"override '" + twice + "': optim.lr: given twice in the value; keep one of them"});
+  const std::string nested = "model={vision: {layers: 1, layers: 2}}";
+  ExpectBadInputSaying(LoadRecipe(kNano, {nested}).status(), {"model.vision.layers: given twice in the value"});
+  EXPECT_TRUE(LoadRecipe(kNano, {"optim={lr: 1.0e-3, warmup_steps: 3}"}).ok());
+}
+
+TEST(ConfigTree, ErasingAKeyForgetsWhereItWasSet) {
+  auto tree = ConfigTree::FromString("model:\n  layers: 2\n  vision:\n    layers: 1\n", "m.yaml");
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  EXPECT_EQ(tree->OriginOf("model.vision.layers"), "m.yaml:4");
+  tree->Erase("model.vision");
+  // Where a deleted key was is no longer where it is set: its nearest remaining ancestor is.
+  EXPECT_EQ(tree->OriginOf("model.vision.layers"), "m.yaml:1");
+  EXPECT_EQ(tree->OriginOf("model.vision"), "m.yaml:1");
+  EXPECT_EQ(tree->OriginOf("model.layers"), "m.yaml:2");
+  tree->Erase("model");
+  EXPECT_EQ(tree->OriginOf("model.layers"), "recipe");
+}
+
 TEST(Recipe, LayoutShapesAreCheckedWithoutAWorldSize) {
   auto loaded = LoadRecipe(kNano, {"model.heads=4", "model.kv_heads=4", "model.hidden=256", "parallel.tensor=3"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();  // a legal recipe: only the layout is wrong
