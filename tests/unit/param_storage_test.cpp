@@ -8,7 +8,7 @@
 
 #include "checkpoints/hf_checkpoint.h"  // defines: SaveHfWeights
 #include "core/recipe_loader.h"         // defines: LoadRecipe
-#include "data/source.h"                // defines: OpenDataSource
+#include "data/loader/source.h"         // defines: OpenDataSource
 #include "trainer/rank_setup.h"         // defines: OpenRank, BuildModel
 #include "trainer_test_util.h"          // defines: ScratchDir
 
