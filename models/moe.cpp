@@ -40,7 +40,7 @@ torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor&
 }
 
 MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups,
-                           std::shared_ptr<MoeStats> stats)
+                           std::shared_ptr<MoeStats> stats, bool gated_shared_expert)
     : num_experts_(spec.experts),
       top_k_(spec.top_k),
       first_expert_(groups.ep.rank * (spec.experts / groups.ep.size)),
@@ -60,6 +60,11 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const Mode
     holder->update({{std::to_string(e), experts.back().ptr()}});
   }
   if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));
+  TORCH_CHECK(!gated_shared_expert || shared_expert, "a gated shared expert needs model.shared_ffn > 0");
+  if (gated_shared_expert) {
+    // Every rank computes the same gate from the same tokens, as the router does: whole, not partial.
+    shared_expert_gate = register_module("shared_expert_gate", ColumnParallelLinear(spec.hidden, 1, TpGroup::Replicated()));
+  }
 }
 
 Routing MoeBlockImpl::Route(const torch::Tensor& x) {
@@ -116,7 +121,11 @@ torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   torch::Tensor out = RunExperts(h.index_select(0, sorted_tokens), rows_per_expert);      // (R, C)
   out = out * flat_weights.index_select(0, order).unsqueeze(1);                            // weighted
   torch::Tensor y = torch::zeros({n, c}, out.options()).index_add(0, sorted_tokens, out);  // (N, C)
-  if (shared_expert) y = y + shared_expert(h);
+  if (shared_expert_gate) {
+    y = y + torch::sigmoid(shared_expert_gate(h)) * shared_expert(h);  // gate (N, 1)
+  } else if (shared_expert) {
+    y = y + shared_expert(h);
+  }
 
   torch::Tensor aux = torch::zeros({}, routing.probs.options());
   if (moe_.aux_loss_coef > 0) aux = aux + LoadBalancingLoss(routing.probs, routing.experts, num_experts_, moe_.aux_loss_coef);
