@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "checkpoints/safetensors.h"
 #include "core/log.h"
-#include "data/mapped_file.h"
-#include "data/sha256.h"
+#include "data/common/mapped_file.h"
+#include "data/common/sha256.h"
 
 namespace zen {
 namespace {

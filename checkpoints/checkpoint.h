@@ -23,7 +23,7 @@
 
 #include "checkpoints/manifest.h"
 #include "core/status.h"
-#include "data/output_folder.h"  // defines: RemoveTree
+#include "data/common/output_folder.h"  // defines: RemoveTree
 #include "parallel/communicator.h"
 
 namespace zen {

@@ -62,6 +62,9 @@ struct ModelSpec {
   bool tie_embeddings = true;
   int64_t sliding_window = 0;       // 0 = full attention
   std::vector<int64_t> sliding_layers;  // layers using the window; empty = all when sliding_window > 0
+  // Each layer's token mixer, by kind name (models/token_mixer.h registers the kinds): "attention" (full or
+  // sliding, per sliding_layers); Qwen3-Next adds "linear_attention". Empty = attention in every layer.
+  std::vector<std::string> mixers;
   // Mixture of experts (experts = 0 is a dense model).
   int64_t experts = 0;
   int64_t top_k = 0;
@@ -86,6 +89,9 @@ struct ModelSpec {
   int64_t KvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t HeadDim() const { return head_dim > 0 ? head_dim : hidden / heads; }
   bool IsMoeLayer(int64_t layer) const { return IsMoe() && (layer % moe_every) == moe_every - 1; }
+  std::string MixerOf(int64_t layer) const {
+    return mixers.empty() ? "attention" : mixers.at(static_cast<size_t>(layer));
+  }
   bool IsSlidingLayer(int64_t layer) const {
     if (sliding_window <= 0) return false;
     return sliding_layers.empty() ||

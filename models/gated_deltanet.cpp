@@ -95,7 +95,11 @@ GatedDeltaNetImpl::GatedDeltaNetImpl(const GatedDeltaNetSpec& spec, const TpGrou
   out_proj = register_module("out_proj", RowParallelLinear(value_dim, c, tp));
 }
 
-torch::Tensor GatedDeltaNetImpl::forward(const torch::Tensor& x, const torch::Tensor& documents, RecurrentState* cache) {
+torch::Tensor GatedDeltaNetImpl::forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) {
+  return Mix(x, in.segments(), cache != nullptr ? &cache->As<RecurrentState>() : nullptr);
+}
+
+torch::Tensor GatedDeltaNetImpl::Mix(const torch::Tensor& x, const torch::Tensor& documents, RecurrentState* cache) {
   const int64_t b = x.size(0), t = x.size(1), dk = spec_.key_head_dim, dv = spec_.value_head_dim;
   const int64_t hk = local_key_heads_, hv = local_value_heads_, r = hv / hk;
   TORCH_CHECK(cache == nullptr || !documents.defined(), "a recurrent-state cache holds one document per row");

@@ -21,7 +21,8 @@
 
 #include <torch/torch.h>
 
-#include "parallel/layers.h"    // defines: ColumnParallelLinear, RowParallelLinear, ParamModule
+#include "models/token_mixer.h"  // defines: TokenMixer, LayerInputs, LayerCache, RecurrentState
+#include "parallel/layers.h"       // defines: ColumnParallelLinear, RowParallelLinear, ParamModule
 #include "parallel/tp_group.h"  // defines: TpGroup
 
 namespace zen {
@@ -36,12 +37,6 @@ struct GatedDeltaNetSpec {
   int64_t conv_kernel = 4;     // linear_conv_kernel_dim
   double norm_eps = 1e-6;
   int64_t chunk = 64;          // chunk length of the chunked rule
-};
-
-// What one Gated DeltaNet layer carries between calls of a generation (beside the attention layers' K/V).
-struct RecurrentState {
-  torch::Tensor conv;   // (B, channels/tp, K - 1): the last K - 1 conv inputs; undefined before the first call
-  torch::Tensor state;  // (B, Hv/tp, dk, dv) fp32: S after the last position
 };
 
 // RMSNormGated: w * (x / rms(x)) (cast back to x's dtype) * silu(gate) in fp32, cast to x's dtype.
@@ -75,14 +70,18 @@ class CausalConv1dImpl : public ParamModule {
 };
 TORCH_MODULE(CausalConv1d);
 
-class GatedDeltaNetImpl : public ParamModule {
+// A token mixer (models/token_mixer.h): it reads the call's segments and, in generation, its layer's
+// RecurrentState (conv: the last K - 1 conv inputs (B, channels/tp, K - 1); state: S (B, Hv/tp, dk, dv) fp32).
+class GatedDeltaNetImpl : public TokenMixer {
  public:
   GatedDeltaNetImpl(const GatedDeltaNetSpec& spec, const TpGroup& tp);
-  // x: (B, T, C) -> (B, T, C). documents: (B, T) ids of packed documents (state and conv window reset where
-  // the id changes), or undefined. With `cache` (generation; documents undefined) the call continues from
-  // the cached conv window and state and leaves them after its last position: one new token runs the
-  // recurrence, several the chunked rule.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& documents = {}, RecurrentState* cache = nullptr);
+  // x: (B, T, C) -> (B, T, C): Mix with in.segments() and, with `cache`, its RecurrentState.
+  torch::Tensor forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) override;
+  // documents: (B, T) ids of packed documents (state and conv window reset where the id changes), or
+  // undefined. With `cache` (generation; documents undefined) the call continues from the cached conv
+  // window and state and leaves them after its last position: one new token runs the recurrence, several
+  // the chunked rule.
+  torch::Tensor Mix(const torch::Tensor& x, const torch::Tensor& documents = {}, RecurrentState* cache = nullptr);
 
   ColumnParallelLinear in_proj_qkvz{nullptr}, in_proj_ba{nullptr};
   CausalConv1d conv1d{nullptr};

@@ -4,6 +4,7 @@
 
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
+#include "models/mixer_registry.h"  // defines: FindMixer
 
 namespace zen {
 namespace {
@@ -11,6 +12,20 @@ namespace {
 absl::Status RequirePositive(const char* key, int64_t value) {
   if (value > 0) return absl::OkStatus();
   return BadInput(absl::StrCat(key, ": expected a positive integer, got ", value));
+}
+
+// Every layer names a token mixer this build has (models/mixer_registry.h).
+absl::Status CheckMixers(const ModelSpec& spec) {
+  if (spec.mixers.empty()) return absl::OkStatus();
+  if (static_cast<int64_t>(spec.mixers.size()) != spec.layers) {
+    return BadInput(absl::StrCat("model.mixers: ", spec.mixers.size(), " kinds for ", spec.layers, " layers"));
+  }
+  for (size_t l = 0; l < spec.mixers.size(); ++l) {
+    if (FindMixer(spec.mixers[l]) == nullptr) {
+      return BadInput(absl::StrCat("model.mixers: no token mixer \"", spec.mixers[l], "\" (layer ", l, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -27,6 +42,7 @@ absl::Status CheckSupported(const ModelSpec& spec) {
     }
   }
   ZEN_RETURN_IF_ERROR(RequirePositive("model.layers", spec.layers));
+  ZEN_RETURN_IF_ERROR(CheckMixers(spec));
   ZEN_RETURN_IF_ERROR(RequirePositive("model.hidden", spec.hidden));
   ZEN_RETURN_IF_ERROR(RequirePositive("model.heads", spec.heads));
   ZEN_RETURN_IF_ERROR(RequirePositive("model.ffn", spec.ffn));
@@ -67,7 +83,6 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
     layers_.push_back(Qwen3DecoderLayer(spec, l, groups, moe, moe_stats_));
     layers->update({{std::to_string(l), layers_.back().ptr()}});
-    sliding_.push_back(spec.sliding_window > 0 && spec.IsSlidingLayer(l));
   }
   if (stage.has_head) {
     norm_ = body->register_module("norm", RmsNorm(spec.hidden, spec.norm_eps));
@@ -146,22 +161,10 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                         const torch::Tensor& segments, const MediaContext& context) {
-  TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
-                  positions.size(1) == hidden.size(1),
-              "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
-  const Rope rope = MakeRope(positions, spec_.HeadDim(), spec_.rope_theta, hidden.scalar_type());
-  const int64_t t = hidden.size(1);
-  // Masks are built once per call: undefined = plain causal (SDPA's fast path).
-  const torch::Tensor full = segments.defined() ? BlockCausalMask(segments) : torch::Tensor();  // (B, 1, T, T)
-  torch::Tensor window;  // (T, T) or (B, 1, T, T), for the sliding layers
+  // RoPE and the masks are built once per call, on the first layer that asks, and shared by the rest.
+  LayerInputs in(hidden, positions, segments, /*cached=*/0, &context);
   torch::Tensor x = hidden;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (sliding_[i] && !window.defined()) {
-      window = SlidingWindowMask(t, spec_.sliding_window, x.device());
-      if (full.defined()) window = window.logical_and(full);
-    }
-    x = layers_[i](x, rope, sliding_[i] ? window : full, /*cache=*/nullptr, &context);
-  }
+  for (auto& layer : layers_) x = layer(x, in);
   return stage_.has_head ? norm_(x) : x;
 }
 
@@ -169,18 +172,11 @@ torch::Tensor Qwen3Impl::forward_cached(const torch::Tensor& tokens, KvCache& ca
   TORCH_CHECK(stage_.has_embedding && stage_.has_head, "cached generation runs the whole model in one stage");
   TORCH_CHECK(tokens.dim() == 2, "want tokens (B, T), got ", tokens.sizes());
   const int64_t b = tokens.size(0), t = tokens.size(1), end = cache.length + t;
-  const auto device = tokens.device();
-  auto positions = torch::arange(cache.length, end, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto positions = torch::arange(cache.length, end, torch::TensorOptions().dtype(torch::kLong).device(tokens.device()));
   torch::Tensor x = embed_tokens_(tokens);  // (B, T, C)
-  const Rope rope = MakeRope(positions.unsqueeze(0).expand({b, t}), spec_.HeadDim(), spec_.rope_theta, x.scalar_type());
-  // (T, end) masks; undefined = causal, which the attention takes for a first call or a single token.
-  const torch::Tensor full = cache.length > 0 && t > 1 ? CausalMask(t, end, 0, device) : torch::Tensor();
-  torch::Tensor window;
+  LayerInputs in(x, positions.unsqueeze(0).expand({b, t}), /*segments=*/{}, cache.length);
   cache.layers.resize(layers_.size());
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (sliding_[i] && !window.defined()) window = CausalMask(t, end, spec_.sliding_window, device);
-    x = layers_[i](x, rope, sliding_[i] ? window : full, &cache.layers[i]);
-  }
+  for (size_t i = 0; i < layers_.size(); ++i) x = layers_[i](x, in, &cache.layers[i]);
   cache.length = end;
   return logits(norm_(x));
 }

@@ -4,7 +4,8 @@
 //   model.embed_tokens.weight, model.layers.{i}.self_attn.{q,k,v,o}_proj.weight,
 //   model.layers.{i}.self_attn.{q,k}_norm.weight, model.layers.{i}.mlp.{gate,up,down}_proj.weight,
 //   model.layers.{i}.{input,post_attention}_layernorm.weight, model.norm.weight,
-//   lm_head.weight (absent when the head is tied to the embedding).
+//   lm_head.weight (absent when the head is tied to the embedding). A layer whose token mixer is not
+//   attention (ModelSpec::mixers) holds it under its kind's name instead of self_attn (models/mixer_registry.h).
 // Zen-Omni (spec.IsMultimodal()) adds, on the first stage, the encoders and their projectors:
 //   vision_tower.vision_model.* (CLIP's names), multi_modal_projector.{norm,linear_1,linear_2}.*,
 //   audio_tower.* (Whisper's encoder's names), audio_projector.*; and on its cross-modal layers
@@ -23,7 +24,7 @@
 #include "models/media.h"         // defines: MediaInputs
 #include "models/moe.h"           // defines: MoeStats, EpGroup
 #include "models/vision_encoder.h"  // defines: VisionEncoder
-#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerKv
+#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerInputs, LayerCache
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/model_groups.h"  // defines: ModelGroups
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -41,10 +42,11 @@ struct StageRange {
 // OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
 absl::Status CheckSupported(const ModelSpec& spec);
 
-// What a generation has computed so far: every held layer's keys and values for positions
-// [0, length). Grown by Qwen3Impl::forward_cached; one cache per batch of sequences being continued.
+// What a generation has computed so far: every held layer's state after positions [0, length) (an
+// attention layer's keys and values, a recurrent mixer's state). Grown by Qwen3Impl::forward_cached; one
+// cache per batch of sequences being continued.
 struct KvCache {
-  std::vector<LayerKv> layers;  // one per layer this stage holds
+  std::vector<LayerCache> layers;  // one per layer this stage holds
   int64_t length = 0;           // positions cached
 };
 
@@ -98,7 +100,6 @@ class Qwen3Impl : public torch::nn::Module {
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
   std::shared_ptr<MoeStats> moe_stats_;
-  std::vector<bool> sliding_;              // per held layer: uses the sliding window
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
   // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).

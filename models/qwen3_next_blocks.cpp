@@ -35,10 +35,14 @@ torch::Tensor ApplyPartialRope(const torch::Tensor& x, const Rope& rope) {
   return torch::cat({ApplyRope(x.narrow(-1, 0, rotary), rope), x.narrow(-1, rotary, head_dim - rotary)}, -1);
 }
 
-GatedAttentionImpl::GatedAttentionImpl(const ModelSpec& spec, const TpGroup& tp)
+GatedAttentionImpl::GatedAttentionImpl(const ModelSpec& spec, int64_t rotary_dim, const TpGroup& tp)
     : local_heads_(LocalHeads(spec.heads, tp, "model.heads")),
       local_kv_heads_(LocalHeads(spec.KvHeads(), tp, "model.kv_heads")),
-      head_dim_(spec.HeadDim()) {
+      head_dim_(spec.HeadDim()),
+      rotary_dim_(rotary_dim),
+      rope_theta_(spec.rope_theta) {
+  TORCH_CHECK(rotary_dim > 0 && rotary_dim <= head_dim_ && rotary_dim % 2 == 0, "rotary dims (", rotary_dim,
+              ") must be even and within head_dim (", head_dim_, ")");
   const int64_t c = spec.hidden, hd = head_dim_;
   q_proj = register_module("q_proj", ColumnParallelLinear(c, spec.heads * hd * 2, tp));  // query and gate
   k_proj = register_module("k_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
@@ -50,8 +54,13 @@ GatedAttentionImpl::GatedAttentionImpl(const ModelSpec& spec, const TpGroup& tp)
   k_norm = register_module("k_norm", ZeroCentredRmsNorm(hd, spec.norm_eps, per_head));
 }
 
-torch::Tensor GatedAttentionImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                                          LayerKv* cache) {
+torch::Tensor GatedAttentionImpl::forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) {
+  return Attend(x, in.rope(rotary_dim_, rope_theta_), in.AttentionMask(0),
+                cache != nullptr ? &cache->As<KvState>() : nullptr);
+}
+
+torch::Tensor GatedAttentionImpl::Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                                         KvState* cache) {
   const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
   auto query_gate = q_proj(x).view({b, t, local_heads_, 2 * hd}).chunk(2, -1);  // each (B, T, H, hd)
   auto gate = query_gate[1].reshape({b, t, local_heads_ * hd});

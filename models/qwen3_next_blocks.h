@@ -8,7 +8,8 @@
 #include <torch/torch.h>
 
 #include "core/recipe.h"          // defines: ModelSpec
-#include "models/qwen3_blocks.h"  // defines: Rope, LayerKv
+#include "models/positional.h"    // defines: Rope, MakeRope, ApplyRope
+#include "models/token_mixer.h"   // defines: TokenMixer, LayerInputs, LayerCache, KvState
 #include "parallel/layers.h"      // defines: ColumnParallelLinear, RowParallelLinear
 #include "parallel/tp_group.h"    // defines: TpGroup
 
@@ -40,20 +41,25 @@ torch::Tensor ApplyPartialRope(const torch::Tensor& x, const Rope& rope);
 // Qwen3NextAttention: q_proj gives per head [query (head_dim) | gate (head_dim)] (head-major, so a tp rank's
 // rows hold whole heads with their gates); zero-centred q/k norms over head_dim before partial RoPE; grouped
 // KV heads; causal softmax attention scaled 1/sqrt(head_dim); out = o_proj(attn * sigmoid(gate)).
-class GatedAttentionImpl : public torch::nn::Module {
+// A token mixer (models/token_mixer.h) like Qwen3Attention.
+class GatedAttentionImpl : public TokenMixer {
  public:
-  GatedAttentionImpl(const ModelSpec& spec, const TpGroup& tp);
-  // x: (B, T, C) -> (B, T, C). rope: MakeRope(positions, RotaryDim(...), theta, dtype). mask and cache as
-  // Qwen3Attention's (models/qwen3_blocks.h): undefined mask = causal; the cache holds keys after RoPE.
-  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                        LayerKv* cache = nullptr);
+  // rotary_dim: RotaryDim(head_dim, partial_rotary_factor).
+  GatedAttentionImpl(const ModelSpec& spec, int64_t rotary_dim, const TpGroup& tp);
+  // x: (B, T, C) -> (B, T, C), with the call's partial RoPE and (block-)causal mask from `in`; with
+  // `cache`, its KvState.
+  torch::Tensor forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) override;
+  // rope: MakeRope(positions, rotary_dim, theta, dtype). mask and cache as Qwen3Attention::Attend's
+  // (models/qwen3_blocks.h): undefined mask = causal; the cache holds keys after RoPE.
+  torch::Tensor Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask, KvState* cache = nullptr);
 
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   RowParallelLinear o_proj{nullptr};
   ZeroCentredRmsNorm q_norm{nullptr}, k_norm{nullptr};
 
  private:
-  int64_t local_heads_, local_kv_heads_, head_dim_;
+  int64_t local_heads_, local_kv_heads_, head_dim_, rotary_dim_;
+  double rope_theta_;
 };
 TORCH_MODULE(GatedAttention);
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "data/batch.h"         // defines: kIgnoreLabel
+#include "data/loader/batch.h"  // defines: kIgnoreLabel
 #include "parallel/mappings.h"  // defines: CopyTo/ReduceFrom/GatherFrom/ScatterToTensorParallelRegion
 
 namespace zen {

@@ -8,12 +8,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
-#include "checkpoints/tp_slice.h"  // defines: TpSlice
+#include "checkpoints/tp_slice.h"   // defines: TpSlice
 #include "core/derived.h"
 #include "core/log.h"
-#include "data/sha256.h"
-#include "parallel/layers.h"      // defines: TpShard
-#include "parallel/param_info.h"  // defines: ParamInfos
+#include "data/common/sha256.h"
+#include "parallel/layers.h"        // defines: TpShard
+#include "parallel/param_info.h"    // defines: ParamInfos
 
 namespace zen {
 namespace {

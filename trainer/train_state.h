@@ -8,7 +8,7 @@
 
 #include "checkpoints/checkpoint.h"
 #include "core/recipe.h"
-#include "data/source.h"
+#include "data/loader/source.h"
 #include "models/qwen3.h"
 #include "parallel/communicator.h"
 #include "parallel/data_parallel.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `zen data prepare --output` and `zen export --out` write whole folders or nothing (data/output_folder.h):
+# `zen data prepare --output` and `zen export --out` write whole folders or nothing (data/common/output_folder.h):
 #   1. a failing prepare (a corrupt line, an empty input, a missing input) leaves no folder and no
 #      temporary folder behind;
 #   2. a non-empty destination exits 2 naming it and --force, and is left as it was; with --force it is

@@ -60,7 +60,7 @@ TEST(GatedDeltaNetTp, HeadShardedLayerEqualsOneProcessOnPackedDocuments) {
   documents[1].narrow(0, 7, 30).fill_(1);
   documents[1].narrow(0, 37, 8).fill_(2);
   const torch::Tensor dy = torch::randn({2, 45, 32});
-  const torch::Tensor y_whole = whole->forward(x, documents), y_mine = mine->forward(x, documents);
+  const torch::Tensor y_whole = whole->Mix(x, documents), y_mine = mine->Mix(x, documents);
   EXPECT_LE(MaxRelativeError(y_mine, y_whole), 1e-5);
   (y_whole * dy).sum().backward();
   (y_mine * dy).sum().backward();
@@ -84,10 +84,10 @@ TEST(GatedDeltaNetTp, HeadShardedLayerEqualsOneProcessOnPackedDocuments) {
   torch::NoGradGuard no_grad;
   const torch::Tensor prompt = x[0].unsqueeze(0);
   RecurrentState cache;
-  std::vector<torch::Tensor> pieces = {mine->forward(prompt.narrow(1, 0, 20), {}, &cache)};
+  std::vector<torch::Tensor> pieces = {mine->Mix(prompt.narrow(1, 0, 20), {}, &cache)};
   EXPECT_EQ(cache.state.size(1), 2);
-  for (int64_t i = 20; i < 45; ++i) pieces.push_back(mine->forward(prompt.narrow(1, i, 1), {}, &cache));
-  EXPECT_LE(MaxRelativeError(torch::cat(pieces, 1), whole->forward(prompt)), 1e-5);
+  for (int64_t i = 20; i < 45; ++i) pieces.push_back(mine->Mix(prompt.narrow(1, i, 1), {}, &cache));
+  EXPECT_LE(MaxRelativeError(torch::cat(pieces, 1), whole->Mix(prompt)), 1e-5);
 }
 
 TEST(GatedDeltaNetTp, GatedAttentionSplitByHeadsEqualsOneProcess) {
@@ -96,7 +96,7 @@ TEST(GatedDeltaNetTp, GatedAttentionSplitByHeadsEqualsOneProcess) {
   const TpGroup tp{&w, w.rank(), 2};
   ModelSpec spec;
   spec.hidden = 32, spec.heads = 4, spec.kv_heads = 2, spec.head_dim = 16;
-  GatedAttention whole(spec, TpGroup{}), mine(spec, tp);
+  GatedAttention whole(spec, RotaryDim(16, 0.25), TpGroup{}), mine(spec, RotaryDim(16, 0.25), tp);
   InitParameters(*whole, /*seed=*/22, TpGroup{});
   InitParameters(*mine, /*seed=*/22, tp);
   torch::NoGradGuard no_grad;
@@ -109,7 +109,7 @@ TEST(GatedDeltaNetTp, GatedAttentionSplitByHeadsEqualsOneProcess) {
   torch::manual_seed(3);
   const torch::Tensor x = torch::randn({2, 9, 32});
   const Rope rope = MakeRope(torch::arange(9).unsqueeze(0).expand({2, 9}), RotaryDim(16, 0.25), 1e4, torch::kFloat32);
-  EXPECT_LE(MaxRelativeError(mine->forward(x, rope, {}), whole->forward(x, rope, {})), 1e-5);
+  EXPECT_LE(MaxRelativeError(mine->Attend(x, rope, {}), whole->Attend(x, rope, {})), 1e-5);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "models/gated_delta_rule.h"
 #include "models/gated_deltanet.h"
 #include "models/init.h"  // defines: InitParameters
+#include "models/layer_inputs.h"  // defines: LayerInputs
 #include "models/moe.h"
 #include "models/qwen3_next_blocks.h"
 #include "tests/unit/model_test_util.h"    // defines: MaxRelativeError
@@ -119,25 +120,25 @@ TEST_F(Qwen3NextOracle, ZeroCentredRmsNormMatchesTransformers) {
 
 TEST_F(Qwen3NextOracle, GatedAttentionWithPartialRopeMatchesTransformers) {
   const ModelSpec spec = TinyModel();
-  GatedAttention attention(spec, TpGroup{});
+  GatedAttention attention(spec, RotaryDim(spec.HeadDim(), 0.25), TpGroup{});
   ASSERT_NO_FATAL_FAILURE(Load(*attention, "attention"));
   ExpectMatches(*attention, "attention", [&](const torch::Tensor& x) {
     const torch::Tensor positions = torch::arange(x.size(1)).unsqueeze(0).expand({x.size(0), x.size(1)});
     const Rope rope = MakeRope(positions, RotaryDim(spec.HeadDim(), 0.25), 10000.0, torch::kFloat32);
-    return attention->forward(x, rope, torch::Tensor());
+    return attention->Attend(x, rope, torch::Tensor());
   });
 }
 
 TEST_F(Qwen3NextOracle, GatedDeltaNetMatchesTransformersWithinOneChunk) {
   GatedDeltaNet gdn(TinyGdn(), TpGroup{});
   ASSERT_NO_FATAL_FAILURE(Load(*gdn, "gdn_short"));
-  ExpectMatches(*gdn, "gdn_short", [&](const torch::Tensor& x) { return gdn->forward(x); });
+  ExpectMatches(*gdn, "gdn_short", [&](const torch::Tensor& x) { return gdn->Mix(x); });
 }
 
 TEST_F(Qwen3NextOracle, GatedDeltaNetMatchesTransformersOverSeveralChunks) {
   GatedDeltaNet gdn(TinyGdn(), TpGroup{});
   ASSERT_NO_FATAL_FAILURE(Load(*gdn, "gdn_long"));
-  ExpectMatches(*gdn, "gdn_long", [&](const torch::Tensor& x) { return gdn->forward(x); });
+  ExpectMatches(*gdn, "gdn_long", [&](const torch::Tensor& x) { return gdn->Mix(x); });
 }
 
 TEST_F(Qwen3NextOracle, MoeWithGatedSharedExpertMatchesTransformers) {
@@ -207,12 +208,12 @@ TEST(GatedDeltaRule, PackedDocumentsEqualEachDocumentAlone) {
   }
   GatedDeltaNet gdn(TinyGdn(), TpGroup{});
   torch::NoGradGuard no_grad;
-  const torch::Tensor packed = gdn->forward(x, documents);
+  const torch::Tensor packed = gdn->Mix(x, documents);
   double worst = 0;
   for (int64_t row = 0; row < 2; ++row) {
     int64_t begin = 0;
     for (const int64_t length : lengths[row]) {
-      const torch::Tensor alone = gdn->forward(x[row].narrow(0, begin, length).unsqueeze(0));
+      const torch::Tensor alone = gdn->Mix(x[row].narrow(0, begin, length).unsqueeze(0));
       worst = std::max(worst, MaxRelativeError(packed[row].narrow(0, begin, length), alone[0]));
       begin += length;
     }
@@ -225,7 +226,7 @@ TEST(GatedDeltaRule, PackedDocumentsEqualEachDocumentAlone) {
   EXPECT_LE(worst, kTolerance);
   EXPECT_LE(rule, kTolerance);
   // And the boundaries matter: without them the later documents differ.
-  EXPECT_GT(MaxRelativeError(gdn->forward(x), packed), 1e-3);
+  EXPECT_GT(MaxRelativeError(gdn->Mix(x), packed), 1e-3);
 }
 
 TEST(GatedDeltaNet, DecodingStepByStepWithTheRecurrentStateEqualsTheChunkedForward) {
@@ -233,12 +234,12 @@ TEST(GatedDeltaNet, DecodingStepByStepWithTheRecurrentStateEqualsTheChunkedForwa
   torch::manual_seed(4);
   const torch::Tensor x = torch::randn({2, 100, kHidden});
   torch::NoGradGuard no_grad;
-  const torch::Tensor full = gdn->forward(x);
+  const torch::Tensor full = gdn->Mix(x);
   RecurrentState cache;
-  std::vector<torch::Tensor> pieces = {gdn->forward(x.narrow(1, 0, 37), {}, &cache)};  // prefill: the chunked rule
+  std::vector<torch::Tensor> pieces = {gdn->Mix(x.narrow(1, 0, 37), {}, &cache)};  // prefill: the chunked rule
   ASSERT_EQ(cache.conv.sizes(), (std::vector<int64_t>{2, 2 * 2 * 8 + 4 * 12, 3}));
   ASSERT_EQ(cache.state.sizes(), (std::vector<int64_t>{2, 4, 8, 12}));
-  for (int64_t i = 37; i < 100; ++i) pieces.push_back(gdn->forward(x.narrow(1, i, 1), {}, &cache));  // the recurrence
+  for (int64_t i = 37; i < 100; ++i) pieces.push_back(gdn->Mix(x.narrow(1, i, 1), {}, &cache));  // the recurrence
   const double err = MaxRelativeError(torch::cat(pieces, 1), full);
   std::cout << "[ decode   ] prefill 37 + 63 single steps vs one chunked forward: max rel error " << err << "\n";
   EXPECT_LE(err, kTolerance);
@@ -246,7 +247,7 @@ TEST(GatedDeltaNet, DecodingStepByStepWithTheRecurrentStateEqualsTheChunkedForwa
 
 TEST(GatedAttention, DecodingWithTheKvCacheEqualsTheFullForward) {
   const ModelSpec spec = TinyModel();
-  GatedAttention attention(spec, TpGroup{});
+  GatedAttention attention(spec, RotaryDim(spec.HeadDim(), 0.25), TpGroup{});
   torch::manual_seed(6);
   for (auto& p : attention->parameters()) p.detach().normal_(0.0, 0.3);  // norms off their zero init too
   const torch::Tensor x = torch::randn({2, 12, kHidden});
@@ -255,11 +256,44 @@ TEST(GatedAttention, DecodingWithTheKvCacheEqualsTheFullForward) {
     return MakeRope(positions, RotaryDim(spec.HeadDim(), 0.25), 10000.0, torch::kFloat32);
   };
   torch::NoGradGuard no_grad;
-  const torch::Tensor full = attention->forward(x, rope(0, 12), {});
-  LayerKv cache;
-  std::vector<torch::Tensor> pieces = {attention->forward(x.narrow(1, 0, 5), rope(0, 5), {}, &cache)};
-  for (int64_t i = 5; i < 12; ++i) pieces.push_back(attention->forward(x.narrow(1, i, 1), rope(i, 1), {}, &cache));
+  const torch::Tensor full = attention->Attend(x, rope(0, 12), {});
+  KvState cache;
+  std::vector<torch::Tensor> pieces = {attention->Attend(x.narrow(1, 0, 5), rope(0, 5), {}, &cache)};
+  for (int64_t i = 5; i < 12; ++i) pieces.push_back(attention->Attend(x.narrow(1, i, 1), rope(i, 1), {}, &cache));
   EXPECT_LE(MaxRelativeError(torch::cat(pieces, 1), full), kTolerance);
+}
+
+TEST(Qwen3NextMixers, RunBehindTheTokenMixerSeam) {
+  GatedDeltaNet gdn(TinyGdn(), TpGroup{});
+  const ModelSpec spec = TinyModel();
+  const int64_t rotary = RotaryDim(spec.HeadDim(), 0.25);
+  GatedAttention attention(spec, rotary, TpGroup{});
+  torch::manual_seed(8);
+  for (auto& p : attention->parameters()) p.detach().normal_(0.0, 0.3);
+  const torch::Tensor x = torch::randn({1, 20, kHidden});
+  const torch::Tensor positions = torch::arange(20).unsqueeze(0);
+  const Rope rope = MakeRope(positions, rotary, spec.rope_theta, torch::kFloat32);
+  torch::Tensor segments = torch::zeros({1, 20}, torch::kLong);
+  segments.narrow(1, 9, 11).fill_(1);
+  torch::NoGradGuard no_grad;
+  // Training: the call's segments are the Gated DeltaNet's documents and the attention's block-causal mask.
+  LayerInputs packed(x, positions, segments);
+  EXPECT_TRUE(torch::equal(gdn->forward(x, packed, nullptr), gdn->Mix(x, segments)));
+  EXPECT_TRUE(torch::equal(attention->forward(x, packed, nullptr), attention->Attend(x, rope, BlockCausalMask(segments))));
+  // Generation: a 12-position prompt, then one position a call; each layer's cache holds its own kind.
+  LayerCache gdn_cache, attention_cache;
+  LayerInputs prompt(x.narrow(1, 0, 12), positions.narrow(1, 0, 12));
+  std::vector<torch::Tensor> gdn_out = {gdn->forward(x.narrow(1, 0, 12), prompt, &gdn_cache)};
+  std::vector<torch::Tensor> attention_out = {attention->forward(x.narrow(1, 0, 12), prompt, &attention_cache)};
+  for (int64_t i = 12; i < 20; ++i) {
+    LayerInputs step(x.narrow(1, i, 1), positions.narrow(1, i, 1), {}, /*cached=*/i);
+    gdn_out.push_back(gdn->forward(x.narrow(1, i, 1), step, &gdn_cache));
+    attention_out.push_back(attention->forward(x.narrow(1, i, 1), step, &attention_cache));
+  }
+  EXPECT_TRUE(std::holds_alternative<RecurrentState>(gdn_cache.state));
+  EXPECT_TRUE(std::holds_alternative<KvState>(attention_cache.state));
+  EXPECT_LE(MaxRelativeError(torch::cat(gdn_out, 1), gdn->Mix(x)), kTolerance);
+  EXPECT_LE(MaxRelativeError(torch::cat(attention_out, 1), attention->Attend(x, rope, {})), kTolerance);
 }
 
 TEST(GatedDeltaNet, DeclaresHeadShardedParametersAndHfInitRules) {
