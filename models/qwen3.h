@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/recipe.h"          // defines: ModelSpec
 #include "models/audio_encoder.h"  // defines: AudioEncoder
 #include "models/encoder_blocks.h"  // defines: MediaProjector
@@ -25,6 +26,7 @@
 #include "models/moe.h"           // defines: MoeStats, EpGroup
 #include "models/vision_encoder.h"  // defines: VisionEncoder
 #include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerInputs, LayerCache
+#include "parallel/layer_runner.h"  // defines: LayerRunner
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/model_groups.h"  // defines: ModelGroups
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -39,7 +41,8 @@ struct StageRange {
   static StageRange Whole(const ModelSpec& spec) { return {0, spec.layers, true, true}; }
 };
 
-// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
+// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key, in the words
+// of the recipe's own checks (ValidateModelShapes, core/recipe_validate.cpp: the one place they live).
 absl::Status CheckSupported(const ModelSpec& spec);
 
 // What a generation has computed so far: every held layer's state after positions [0, length) (an
@@ -92,6 +95,10 @@ class Qwen3Impl : public torch::nn::Module {
   // What this stage's MoE layers routed since its last Reset; null for a dense model.
   MoeStats* moe_stats() { return moe_stats_.get(); }
   const StageRange& stage() const { return stage_; }
+  // How forward_hidden calls each layer (recomputation, docs/memory.md); set by the trainer.
+  void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
+  // loss_sum holds the logits of at most this many tokens at a time (train.loss_chunk_tokens).
+  void set_loss_chunk_tokens(int64_t tokens) { loss_chunk_tokens_ = tokens; }
 
  private:
   ModelSpec spec_;
@@ -100,6 +107,8 @@ class Qwen3Impl : public torch::nn::Module {
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
   std::shared_ptr<MoeStats> moe_stats_;
+  LayerRunner layer_runner_;
+  int64_t loss_chunk_tokens_ = TrainSpec{}.loss_chunk_tokens;
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
   // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).
@@ -115,5 +124,10 @@ class Qwen3Impl : public torch::nn::Module {
   torch::Tensor AudioFeatures(const torch::Tensor& mels);  // (N, mel, frames) -> (N * AudioTokens(), C)
 };
 TORCH_MODULE(Qwen3);
+
+// Checks `spec` (CheckSupported), then builds the stage: a spec this implementation cannot build is a
+// BadInput (exit 2), never the constructor's exception. Every caller outside tests builds through it.
+absl::StatusOr<Qwen3> MakeQwen3(const ModelSpec& spec, const ModelGroups& groups, StageRange stage,
+                                const MoeSpec& moe);
 
 }  // namespace zen

@@ -1,5 +1,7 @@
 #include "models/qwen3_blocks.h"
 
+#include "parallel/recompute.h"  // defines: AttentionCore
+
 namespace zen {
 namespace {
 
@@ -15,6 +17,7 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : 
   ParamInfo info;
   info.init = InitRule::kOne;
   info.grad_partial_over = grad_partial_over;
+  info.storage_dtype = torch::kFloat32;  // trainable gains stay fp32 under bf16 storage (parallel/param_storage.h)
   weight = RegisterParameter("weight", torch::ones({dim}), info);
 }
 
@@ -49,9 +52,11 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, LayerInputs& i
 
 torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
                                          KvState* cache) {
-  const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
+  // The projections cover the whole sequence T, also when x holds a sequence shard (sequence parallelism).
+  const torch::Tensor q_all = q_proj(x);  // (B, T, H/tp * hd)
+  const int64_t b = x.size(0), t = q_all.size(1), hd = head_dim_;
   // Norm each head's vector (over head_dim) before RoPE, as Qwen3 does.
-  auto q = q_norm(q_proj(x).view({b, t, local_heads_, hd})).transpose(1, 2);     // (B, H, T, hd)
+  auto q = q_norm(q_all.view({b, t, local_heads_, hd})).transpose(1, 2);         // (B, H, T, hd)
   auto k = k_norm(k_proj(x).view({b, t, local_kv_heads_, hd})).transpose(1, 2);  // (B, KV, T, hd)
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
   q = ApplyRope(q, rope);
@@ -69,8 +74,12 @@ torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rop
   // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd). One new query sees every cached key.
   const bool gqa = local_heads_ != local_kv_heads_;
   const bool causal = !mask.defined() && t > 1;
-  auto y = torch::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
+  const auto core = [mask, causal, gqa](const std::vector<torch::Tensor>& qkv) {
+    return torch::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
+                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
                                                0.0, causal, std::nullopt, gqa);
+  };
+  auto y = AttentionCore(core, {q, k, v});  // (B, H, T, hd); recomputed under selective recompute
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 
