@@ -36,7 +36,7 @@ void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, 
     torch::Tensor param = p.value();
     const ParamInfo& info = infos.at(p.key());
     if (info.init == InitRule::kKeep) continue;
-    if (info.init != InitRule::kNormal) {
+    if (info.init == InitRule::kOne || info.init == InitRule::kZero) {
       param.fill_(info.init == InitRule::kOne ? 1.0 : 0.0);
       continue;
     }
@@ -44,7 +44,10 @@ void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, 
     std::vector<int64_t> full_shape = param.sizes().vec();
     if (dim >= 0) full_shape[dim] *= tp.size;
     auto generator = GeneratorFor(seed, p.key());
-    if (full_shape == param.sizes() && param.device().is_cpu() && param.scalar_type() == torch::kFloat32) {
+    if (info.init == InitRule::kLogUniformDecay) {
+      // HF Qwen3-Next's A_log: log(A), A ~ U(0.01, 16) (the lower bound keeps log(A) finite).
+      param.copy_(TpShard(torch::empty(full_shape).uniform_(0.01, 16.0, generator).log_(), dim, tp));
+    } else if (full_shape == param.sizes() && param.device().is_cpu() && param.scalar_type() == torch::kFloat32) {
       param.normal_(0.0, std, generator);  // the whole tensor, drawn in place: the same numbers
     } else {
       param.copy_(TpShard(torch::empty(full_shape).normal_(0.0, std, generator), dim, tp));

@@ -21,8 +21,9 @@ at::Generator GeneratorFor(uint64_t seed, const std::string& name);
 
 // As Hugging Face initialises a decoder (initializer_range `std`), by each parameter's declared
 // ParamInfo::init (parallel/param_info.h): norm scales 1; biases, LayerNorm shifts and the Omni
-// cross-attention gates 0; Whisper's sinusoids (and LoRA factors) kept; every other one ~ N(0, std), drawn
-// at full shape from GeneratorFor(seed, name) and sliced for this rank along its ParamInfo::split_dim.
+// cross-attention gates 0; Whisper's sinusoids (and LoRA factors) kept; Gated DeltaNet's A_log
+// log(U(0.01, 16)); every other one ~ N(0, std). The drawn ones are drawn at full shape from
+// GeneratorFor(seed, name) and sliced for this rank along its ParamInfo::split_dim.
 void InitParameters(torch::nn::Module& model, uint64_t seed, const TpGroup& tp, double std = 0.02);
 
 }  // namespace zen

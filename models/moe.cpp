@@ -50,7 +50,7 @@ torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor&
 }
 
 MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups,
-                           std::shared_ptr<MoeStats> stats)
+                           std::shared_ptr<MoeStats> stats, bool gated_shared_expert)
     : num_experts_(spec.experts),
       top_k_(spec.top_k),
       first_expert_(groups.ep.rank * (spec.experts / groups.ep.size)),
@@ -73,6 +73,12 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const Mode
     holder->update({{std::to_string(e), experts.back().ptr()}});
   }
   if (spec.shared_ffn > 0) shared_expert = register_module("shared_expert", Qwen3Mlp(spec.hidden, spec.shared_ffn, tp));
+  TORCH_CHECK(!gated_shared_expert || shared_expert, "a gated shared expert needs model.shared_ffn > 0");
+  if (gated_shared_expert) {
+    // Runs on the layer's tokens like the shared expert: the same on every tp rank (whole, not partial),
+    // except under sequence parallelism, where the model marks every whole parameter partial over tp.
+    shared_expert_gate = register_module("shared_expert_gate", ColumnParallelLinear(spec.hidden, 1, TpGroup::Replicated()));
+  }
 }
 
 Routing MoeBlockImpl::Route(const torch::Tensor& x) {
@@ -160,7 +166,11 @@ torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   torch::Tensor aux = AuxLossAndStats(routing, dropped);
   if (aux.requires_grad()) y = AttachAuxLoss::apply(y, aux, stats_->aux_scale);
   y = GatherExpertTokenShares(y, tp_, layer_tokens.size(0));  // (N, C)
-  if (shared_expert) y = y + shared_expert(layer_tokens);
+  if (shared_expert_gate) {
+    y = y + torch::sigmoid(shared_expert_gate(layer_tokens)) * shared_expert(layer_tokens);  // gate (N, 1)
+  } else if (shared_expert) {
+    y = y + shared_expert(layer_tokens);
+  }
   return y.view(x.sizes()).to(x.scalar_type());
 }
 

@@ -2,9 +2,10 @@
 // Qwen3MoeSparseMoeBlock, plus an optional shared expert):
 //   router  logits = x Wr^T (E), probs = softmax(logits / temperature) in fp32, top-k, the k weights
 //           renormalised to sum to 1;
-//   experts SwiGLU of width expert_ffn; y = sum_k w_k expert_k(x) (+ shared_expert(x) for every token).
+//   experts SwiGLU of width expert_ffn; y = sum_k w_k expert_k(x) (+ shared_expert(x) for every token,
+//           times sigmoid(shared_expert_gate(x)) where gated, as Qwen3-Next's Qwen3NextSparseMoeBlock).
 // Parameter names are the Hub checkpoints': mlp.gate.weight (router), mlp.experts.{e}.{gate,up,down}_proj
-// .weight (global expert index e), mlp.shared_expert.{gate,up,down}_proj.weight.
+// .weight (global expert index e), mlp.shared_expert.{gate,up,down}_proj.weight, mlp.shared_expert_gate.weight.
 //
 // Tokens are sorted by expert once, each expert runs on its contiguous rows (Megatron-Core's permute +
 // SequentialMLP) and the weighted results are scattered back; under expert parallelism the sorted rows
@@ -67,8 +68,10 @@ torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor&
 class MoeBlockImpl : public torch::nn::Module {
  public:
   // Holds the experts [ep.rank * E / ep.size, (ep.rank + 1) * E / ep.size) of ep = groups.ep; the shared
-  // expert is split over groups.tp.
-  MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups, std::shared_ptr<MoeStats> stats);
+  // expert is split over groups.tp. gated_shared_expert (Qwen3-Next): the shared expert's output is scaled
+  // per token by sigmoid(shared_expert_gate(x)), a (1, C) linear whole on every rank.
+  MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups, std::shared_ptr<MoeStats> stats,
+               bool gated_shared_expert = false);
   MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const TpGroup& tp, const EpGroup& ep,
                std::shared_ptr<MoeStats> stats)
       : MoeBlockImpl(spec, moe, ModelGroups{tp, CpGroup{}, ep}, std::move(stats)) {}
@@ -80,6 +83,7 @@ class MoeBlockImpl : public torch::nn::Module {
   ColumnParallelLinear gate{nullptr};  // the router, (E, C), whole on every rank (TpGroup::Replicated)
   std::vector<Qwen3Mlp> experts;       // this rank's experts
   Qwen3Mlp shared_expert{nullptr};     // null without model.shared_ffn
+  ColumnParallelLinear shared_expert_gate{nullptr};  // (1, C); null unless gated_shared_expert
 
  private:
   // rows: (R, C) sorted by global expert, rows_per_expert (E) -> (R, C) expert outputs in the same order.

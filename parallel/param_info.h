@@ -28,6 +28,7 @@ enum class InitRule {
   kZero,    // biases, LayerNorm shifts, the Omni cross-attention gates
   kOne,     // RMSNorm and LayerNorm scales
   kKeep,    // what the module computed at construction (Whisper's sinusoids, LoRA factors)
+  kLogUniformDecay,  // log(U(0.01, 16)) at full shape, then sliced: Gated DeltaNet's A_log (HF Qwen3-Next)
 };
 
 // Groups of ranks over which a gradient is a partial sum (each rank saw part of the computation that
