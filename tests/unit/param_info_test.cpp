@@ -68,15 +68,18 @@ TEST(ParamInfo, DeclarationsSayWhatTheReplacedNameRulesSaid) {
   EXPECT_GT(experts, 0);
   EXPECT_GT(adapters, 0);
   EXPECT_GT(split, 0);
-  // Partial over tp: the per-head q/k norms, and the adapter factor held whole beside a split one.
+  // Partial over tp: the per-head q/k norms, the adapter factor held whole beside a split one, and the
+  // MoE router with its adapters (under tp > 1 each tp rank routes its own share of the tokens:
+  // parallel/expert_tokens.h, docs/moe.md).
   for (const auto& [name, info] : infos) {
     const bool qk_norm = absl::EndsWith(name, "q_norm.weight") || absl::EndsWith(name, "k_norm.weight");
+    const bool router = name.find(".mlp.gate.") != std::string::npos;
     bool beside_split = false;
     if (info.adapter) {
       const std::string weight = name.substr(0, name.rfind('.')) + ".weight";
       beside_split = info.split_dim < 0 && infos.at(weight).split_dim >= 0;
     }
-    EXPECT_EQ(info.grad_partial_over.tp, qk_norm || beside_split) << name;
+    EXPECT_EQ(info.grad_partial_over.tp, qk_norm || beside_split || router) << name;
   }
   EXPECT_GT(partial, 0);
   EXPECT_EQ(infos.at("model.layers.1.mlp.shared_expert.up_proj.weight").expert, false);
@@ -85,6 +88,7 @@ TEST(ParamInfo, DeclarationsSayWhatTheReplacedNameRulesSaid) {
   EXPECT_EQ(infos.at("model.layers.0.self_attn.o_proj.lora_B").grad_partial_over.tp, true);
   EXPECT_EQ(infos.at("model.layers.0.self_attn.o_proj.lora_A").split_dim, 1);
   EXPECT_EQ(infos.at("model.layers.1.mlp.gate.weight").split_dim, -1);  // the router, whole on every rank
+  EXPECT_EQ(infos.at("model.layers.1.mlp.gate.weight").grad_partial_over.tp, true);  // routing a token share
 }
 
 TEST(ParamInfo, MergingAnAdapterRemovesItsDeclarations) {
