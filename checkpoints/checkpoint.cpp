@@ -16,9 +16,10 @@
 
 #include "absl/strings/str_join.h"
 #include "checkpoints/safetensors.h"
+#include "core/fault_injection.h"  // defines: InjectedFaultFromEnvironment
 #include "core/log.h"
-#include "data/mapped_file.h"
-#include "data/sha256.h"
+#include "data/common/mapped_file.h"
+#include "data/common/sha256.h"
 
 namespace zen {
 namespace {
@@ -102,12 +103,14 @@ absl::StatusOr<CheckpointManifest> GatherManifest(const std::string& tmp, const 
   m.layout = info.layout;
   m.model_fingerprint = info.model_fingerprint;
   m.recipe = info.recipe;
+  m.base_files = info.base_files;
   for (int64_t r = 0; r < world; ++r) {
     const std::string name = RankFile(r), path = tmp + "/" + name;
     std::ifstream side(path + ".slices");
     if (!side) continue;  // this rank owned nothing
     ZEN_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
     m.files.push_back({name, r, static_cast<int64_t>(file.bytes().size()), Sha256Hex(file.bytes())});
+    m.bytes += m.files.back().bytes;
     std::string line;
     while (std::getline(side, line)) {
       std::istringstream fields(line);
@@ -146,14 +149,11 @@ void Prune(const std::string& root, int64_t keep, int64_t saved) {
   for (size_t i = 0; i + keep < older.size(); ++i) RemoveTree(CheckpointDir(root, older[i]));
 }
 
-// Test hook: ZEN_TEST_FAULT="RANK:STEP:killsave" kills this rank with SIGKILL after it wrote its shard of
-// the step-STEP checkpoint and before the checkpoint is committed, as a crash or a preempted node would.
+// Test hook (core/fault_injection.h, killsave): this rank dies after writing its shard of the step-STEP
+// checkpoint and before the checkpoint is committed, as a crash or a preempted node would.
 void MaybeDieMidSave(int64_t rank, int64_t step) {
-  const char* spec = std::getenv("ZEN_TEST_FAULT");
-  long fault_rank = -1, fault_step = -1;
-  char kind[16] = {0};
-  if (spec == nullptr || std::sscanf(spec, "%ld:%ld:%15s", &fault_rank, &fault_step, kind) != 3) return;
-  if (std::string(kind) == "killsave" && fault_rank == rank && fault_step == step) ::raise(SIGKILL);
+  const std::optional<InjectedFault> fault = InjectedFaultFromEnvironment();
+  if (fault && fault->kind == FaultKind::kKillSave && fault->rank == rank && fault->step == step) ::raise(SIGKILL);
 }
 
 std::string TmpDir(const std::string& root, int64_t step) { return root + "/." + StepName(step) + ".tmp"; }
@@ -197,6 +197,10 @@ absl::Status CommitCheckpoint(const std::string& root, const CheckpointInfo& inf
     committed = [&]() -> absl::Status {
       ZEN_ASSIGN_OR_RETURN(CheckpointManifest manifest, GatherManifest(tmp, info, world.size()));
       ZEN_RETURN_IF_ERROR(WriteCheckpointManifest(tmp + "/" + kManifestName, manifest));
+      if (manifest.AdapterOnly()) {
+        Log0(absl::StrCat("zen: ", StepName(info.step), ": adapter-only checkpoint, ", manifest.bytes,
+                          " bytes of shards (the frozen base stays in model.checkpoint)"));
+      }
       ZEN_RETURN_IF_ERROR(FsyncPath(tmp));
       RemoveTree(final_dir);  // a checkpoint of the same step from an earlier attempt
       if (std::rename(tmp.c_str(), final_dir.c_str()) != 0) {

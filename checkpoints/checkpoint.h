@@ -23,7 +23,7 @@
 
 #include "checkpoints/manifest.h"
 #include "core/status.h"
-#include "data/output_folder.h"  // defines: RemoveTree
+#include "data/common/output_folder.h"  // defines: RemoveTree
 #include "parallel/communicator.h"
 
 namespace zen {
@@ -44,6 +44,7 @@ struct CheckpointInfo {
   CheckpointLayout layout;
   std::string model_fingerprint;
   std::string recipe;
+  std::vector<BaseFile> base_files;  // adapter-only: the frozen base it needs (empty: self-contained)
 };
 
 // Collective over `world`: every rank passes the slices it owns (possibly none). Keeps the newest `keep`

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -96,6 +97,22 @@ absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, 
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> HfWeightFiles(const std::string& folder) {
+  const fs::path index = fs::path(folder) / kIndexFile;
+  if (!fs::exists(index)) {
+    if (!fs::exists(fs::path(folder) / kSingleFile)) {
+      return BadInput(absl::StrCat(folder, ": neither ", kSingleFile, " nor ", kIndexFile));
+    }
+    return std::vector<std::string>{kSingleFile};
+  }
+  ZEN_ASSIGN_OR_RETURN(auto file_of, ReadWeightMap(index.string()));
+  std::set<std::string> shards;
+  for (const auto& [name, file] : file_of) shards.insert(file);
+  std::vector<std::string> files = {kIndexFile};
+  files.insert(files.end(), shards.begin(), shards.end());
+  return files;
 }
 
 absl::Status SaveHfWeights(const std::string& folder, const torch::nn::Module& model) {

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "parallel/tp_group.h"  // defines: TpGroup
 
 namespace zen {
@@ -18,6 +20,10 @@ namespace zen {
 // only its slices. A parameter missing from the files or of the wrong shape is BadInput naming it;
 // tensors the model does not hold (lm_head.weight of a tied model, another stage's layers) are ignored.
 absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, const TpGroup& tp);
+
+// The files of `folder` LoadHfWeights reads, by name: model.safetensors.index.json and every shard its
+// weight_map names (sorted), or model.safetensors alone. BadInput naming the folder when it has neither.
+absl::StatusOr<std::vector<std::string>> HfWeightFiles(const std::string& folder);
 
 // Writes folder/model.safetensors with every parameter of `model` except LoRA adapters (lora_A,
 // lora_B), under its own name, in its own dtype. The folder is created if needed. For a whole model in

@@ -8,7 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "checkpoints/hf_checkpoint.h"  // defines: SaveHfWeights
+#include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
+#include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights, SaveHfWeights
 #include "checkpoints/safetensors.h"    // defines: WriteSafetensors
 #include "core/status.h"                // defines: BadInput, ZEN_ASSIGN_OR_RETURN
 #include "models/lora.h"                // defines: ApplyLora, MergeLora
@@ -129,11 +130,18 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
 }
 
 absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader& reader) {
-  ZEN_RETURN_IF_ERROR(CheckSupported(recipe.model));
-  Qwen3 model(recipe.model, TpGroup{}, StageRange::Whole(recipe.model), recipe.moe);
+  ZEN_ASSIGN_OR_RETURN(Qwen3 model,
+                       MakeQwen3(recipe.model, ModelGroups{}, StageRange::Whole(recipe.model), recipe.moe));
+  // An adapter-only checkpoint holds no frozen base: it comes from model.checkpoint, once checked unchanged.
+  const bool adapter_only = reader.manifest().AdapterOnly();
+  if (adapter_only) {
+    ZEN_RETURN_IF_ERROR(CheckBaseOf(reader, recipe.model.checkpoint));
+    ZEN_RETURN_IF_ERROR(LoadHfWeights(recipe.model.checkpoint, *model, TpGroup{}));
+  }
   ZEN_RETURN_IF_ERROR(ApplyLora(*model, recipe.lora).status());
   torch::NoGradGuard no_grad;
   for (auto& item : model->named_parameters()) {
+    if (adapter_only && !item.value().requires_grad() && !reader.Has("model/" + item.key())) continue;
     ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("model/" + item.key()));
     if (full.sizes() != item.value().sizes()) {
       return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),

@@ -29,7 +29,8 @@ enum class ExportFormat { kHf, kPeft };
 absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& moe);
 
 // The whole model `recipe` trains (tp = 1, one stage, LoRA attached as the recipe says) with every
-// parameter, frozen base weights and adapters alike, assembled from `reader`'s "model/<name>" tensors.
+// parameter, frozen base weights and adapters alike, assembled from `reader`'s "model/<name>" tensors (an
+// adapter-only checkpoint's frozen base from model.checkpoint, checked unchanged: checkpoints/base_fingerprint.h).
 // BadInput naming the checkpoint when a tensor is missing or of another shape.
 absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader& reader);
 

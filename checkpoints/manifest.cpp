@@ -37,6 +37,12 @@ pb::Manifest ToProto(const CheckpointManifest& m) {
     out->set_split_dim(s.split_dim), out->set_offset(s.offset), out->set_file(s.file);
     out->set_dtype(s.dtype), out->set_bytes(s.bytes);
   }
+  for (const BaseFile& b : m.base_files) {
+    pb::BaseFile* out = p.add_base_files();
+    out->set_name(b.name), out->set_bytes(b.bytes);
+    out->set_header_sha256(b.header_sha256), out->set_sample_sha256(b.sample_sha256);
+  }
+  p.set_bytes(m.bytes);
   return p;
 }
 
@@ -53,6 +59,10 @@ CheckpointManifest FromProto(const pb::Manifest& p) {
     m.slices.push_back({s.name(), {s.global_shape().begin(), s.global_shape().end()}, s.split_dim(), s.offset(),
                         s.file(), s.dtype(), s.bytes()});
   }
+  for (const pb::BaseFile& b : p.base_files()) {
+    m.base_files.push_back({b.name(), b.bytes(), b.header_sha256(), b.sample_sha256()});
+  }
+  m.bytes = p.bytes();
   return m;
 }
 

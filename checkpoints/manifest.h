@@ -34,6 +34,14 @@ struct CheckpointLayout {
   }
 };
 
+// A file of the frozen base an adapter-only checkpoint was trained on (checkpoints/base_fingerprint.h).
+struct BaseFile {
+  std::string name;
+  int64_t bytes = 0;
+  std::string header_sha256;
+  std::string sample_sha256;
+};
+
 struct CheckpointManifest {
   std::string format = "zen-checkpoint-1";
   int64_t step = 0, tokens = 0, skipped_steps = 0;
@@ -42,6 +50,9 @@ struct CheckpointManifest {
   std::string recipe;
   std::vector<CheckpointFile> files;
   std::vector<CheckpointSlice> slices;
+  std::vector<BaseFile> base_files;  // adapter-only: the base (model.checkpoint) it needs; empty: self-contained
+  int64_t bytes = 0;                 // the shard files' total size
+  bool AdapterOnly() const { return !base_files.empty(); }
 };
 
 inline constexpr char kManifestName[] = "manifest.pb";

@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "core/recipe_loader.h"
 #include "core/recipe_warnings.h"
-#include "data/source.h"           // defines: TokensPerEpochOf
+#include "data/loader/source.h"    // defines: TokensPerEpochOf
 
 namespace zen {
 

@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "core/recipe_loader.h"
-#include "data/prepare.h"
+#include "data/prepare/prepare.h"
 
 namespace zen {
 

@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/recipe_loader.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 #include "parallel/communicator.h"
 #include "parallel/world.h"
 #include "trainer/evaluate.h"

@@ -1,10 +1,10 @@
-#include "checkpoints/checkpoint.h"  // defines: CheckpointReader
-#include "checkpoints/hf_export.h"   // defines: ExportCheckpoint
+#include "checkpoints/checkpoint.h"     // defines: CheckpointReader
+#include "checkpoints/hf_export.h"      // defines: ExportCheckpoint
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/recipe_loader.h"
-#include "data/output_folder.h"      // defines: StagedFolder
-#include "trainer/checkpointing.h"   // defines: CheckpointToResume, CheckSameModel
+#include "data/common/output_folder.h"  // defines: StagedFolder
+#include "trainer/checkpointing.h"      // defines: CheckpointToResume, CheckSameModel
 
 namespace zen {
 namespace {

@@ -14,11 +14,11 @@
 #include "absl/strings/numbers.h"
 #include "cli/commands.h"
 #include "core/log.h"
-#include "core/recipe_loader.h"     // defines: LoadRecipe
-#include "data/chat_template.h"     // defines: ChatPrompt, ChatTurnsFromJson
-#include "data/tokenizer.h"         // defines: OpenTokenizer
-#include "models/generation.h"      // defines: Generate, GenerateOptions
-#include "trainer/recipe_model.h"   // defines: LoadRecipeModel
+#include "core/recipe_loader.h"        // defines: LoadRecipe
+#include "data/chat/chat_template.h"   // defines: ChatPrompt, ChatTurnsFromJson
+#include "data/tokenizer/tokenizer.h"  // defines: OpenTokenizer
+#include "models/generation.h"         // defines: Generate, GenerateOptions
+#include "trainer/recipe_model.h"      // defines: LoadRecipeModel
 
 namespace zen {
 namespace {

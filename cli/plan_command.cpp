@@ -12,7 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "core/recipe_loader.h"
-#include "data/source.h"
+#include "data/loader/source.h"
 #include "trainer/plan.h"
 
 namespace zen {

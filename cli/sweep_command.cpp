@@ -6,13 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
-#include "core/derived.h"          // defines: TotalSteps
+#include "core/derived.h"           // defines: TotalSteps
 #include "core/log.h"
-#include "data/source.h"           // defines: TokensPerEpochOf
-#include "launch/sweep.h"          // defines: LoadSweep, PlanSweep
-#include "launch/sweep_runner.h"   // defines: RunSweepLocally, RunOneLocally
-#include "launch/sweep_slurm.h"    // defines: RenderSweepArrayScript, SubmitSweep
-#include "launch/sweep_summary.h"  // defines: WriteSweepSummary, SummarizeRun
+#include "data/loader/source.h"     // defines: TokensPerEpochOf
+#include "launch/sweep.h"           // defines: LoadSweep, PlanSweep
+#include "launch/sweep_runner.h"    // defines: RunSweepLocally, RunOneLocally
+#include "launch/sweep_slurm.h"     // defines: RenderSweepArrayScript, SubmitSweep
+#include "launch/sweep_summary.h"   // defines: WriteSweepSummary, SummarizeRun
 
 namespace zen {
 namespace {

@@ -4,8 +4,8 @@
 #include "core/derived.h"
 #include "core/recipe_loader.h"
 #include "core/recipe_schema.h"
-#include "data/source.h"
-#include "parallel/grid.h"  // defines: CheckLayoutShapes
+#include "data/loader/source.h"
+#include "parallel/grid.h"           // defines: CheckLayoutShapes
 #include "trainer/derived_report.h"
 
 namespace zen {

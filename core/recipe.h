@@ -62,6 +62,9 @@ struct ModelSpec {
   bool tie_embeddings = true;
   int64_t sliding_window = 0;       // 0 = full attention
   std::vector<int64_t> sliding_layers;  // layers using the window; empty = all when sliding_window > 0
+  // Each layer's token mixer, by kind name (models/token_mixer.h registers the kinds): "attention" (full or
+  // sliding, per sliding_layers); Qwen3-Next adds "linear_attention". Empty = attention in every layer.
+  std::vector<std::string> mixers;
   // Mixture of experts (experts = 0 is a dense model).
   int64_t experts = 0;
   int64_t top_k = 0;
@@ -86,6 +89,9 @@ struct ModelSpec {
   int64_t KvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t HeadDim() const { return head_dim > 0 ? head_dim : hidden / heads; }
   bool IsMoeLayer(int64_t layer) const { return IsMoe() && (layer % moe_every) == moe_every - 1; }
+  std::string MixerOf(int64_t layer) const {
+    return mixers.empty() ? "attention" : mixers.at(static_cast<size_t>(layer));
+  }
   bool IsSlidingLayer(int64_t layer) const {
     if (sliding_window <= 0) return false;
     return sliding_layers.empty() ||
@@ -128,12 +134,20 @@ struct TrainSpec {
   double token_budget = 0;          // guide's "Tokens"; 0 = unlimited
   double epochs = 1;
   std::string dtype = "fp32";       // fp32 | bf16 (bf16 compute, fp32 master weights and state)
+  // fp32 | bf16: how parameters are stored. bf16: frozen weights exist only in bf16, trainable ones keep an
+  // fp32 master in the optimizer, and the forward computes in bf16 whatever `dtype` says (docs/memory.md).
+  std::string param_dtype = "fp32";
   int64_t max_bad_steps = 5;        // consecutive non-finite losses before the run aborts
   int64_t log_interval = 1;
   int64_t threads = 0;              // intra-op threads per rank; 0 = cores of the node / ranks on it
   bool resume = true;
   std::string resume_from;          // "" = `latest`; else a step number or a checkpoint folder to resume from
   std::string device = "cpu";       // cpu | cuda
+  // Activation memory (docs/memory.md): none | selective (attention's core recomputed in the backward) |
+  // full (each layer keeps only its input and is recomputed in the backward).
+  std::string recompute = "none";
+  int64_t recompute_layers = 0;     // full only: recompute the first N layers of each stage; 0 = all
+  int64_t loss_chunk_tokens = 1024; // the cross entropy's logits are held for this many tokens at a time
 };
 
 // How `zen data prepare --recipe` turns the recipe's raw data into `data.path` (flags override each).
@@ -162,6 +176,7 @@ struct ParallelSpec {
   int64_t tensor = 1;
   int64_t pipeline = 1;
   int64_t expert = 1;
+  bool sequence = false;            // Megatron sequence parallelism over the tensor-parallel group
   std::string schedule = "1f1b";    // 1f1b | gpipe
   std::vector<int64_t> stage_layers;  // layers per pipeline stage; empty = balanced by the cost model
   int64_t zero = 0;                 // 1 = ZeRO-1: optimizer state sharded over data-parallel ranks

@@ -78,7 +78,7 @@ absl::StatusOr<LoadedRecipe> LoadRecipe(const std::string& path, const std::vect
   LoadedRecipe loaded{Recipe{}, merged};
   ZEN_RETURN_IF_ERROR(ReadRecipe(merged, loaded.recipe));
   loaded.recipe.path = path;
-  // The demo task is tokenized by the built-in byte tokenizer whatever tokenizer.path says (data/demo_task.h):
+  // The demo task is tokenized by the built-in byte tokenizer whatever tokenizer.path says (data/loader/demo_task.h):
   // that is the run's tokenizer, in config.resolved.yaml and for `zen generate` / `zen eval` on its model.
   if (loaded.recipe.data.source == "demo") loaded.recipe.tokenizer.path = "bytes";
   ZEN_RETURN_IF_ERROR(ValidateRecipe(loaded.recipe, merged));

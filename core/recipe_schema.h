@@ -24,6 +24,10 @@ absl::Status ReadRecipe(const ConfigTree& tree, Recipe& recipe);
 // Range and consistency checks on a read recipe; messages name the key and where it was set.
 absl::Status ValidateRecipe(const Recipe& recipe, const ConfigTree& tree);
 
+// The part of ValidateRecipe's model checks that building the decoder needs (sizes, heads, experts), in
+// the same words, for a ModelSpec that no recipe file describes: "model.top_k: must be between ...".
+absl::Status ValidateModelShapes(const ModelSpec& spec);
+
 // The whole recipe, defaults included, as YAML (what config.resolved.yaml holds).
 YAML::Node RecipeToYaml(const Recipe& recipe);
 

@@ -7,14 +7,15 @@
 namespace zen {
 namespace {
 
-// Collects the first failed check as BadInput "origin: key: message".
+// Collects the first failed check as BadInput "origin: key: message" ("key: message" without a tree: a
+// ModelSpec built in code).
 class Checker {
  public:
-  explicit Checker(const ConfigTree& tree) : tree_(tree) {}
+  explicit Checker(const ConfigTree* tree) : tree_(tree) {}
 
   void Require(bool ok, const std::string& key, const std::string& message) {
     if (ok || !status_.ok()) return;
-    status_ = BadInput(absl::StrCat(tree_.OriginOf(key), ": ", key, ": ", message));
+    status_ = BadInput(absl::StrCat(tree_ != nullptr ? tree_->OriginOf(key) + ": " : "", key, ": ", message));
   }
   void Positive(double value, const std::string& key) {
     Require(value > 0, key, absl::StrCat("must be positive, got ", value));
@@ -29,7 +30,7 @@ class Checker {
   absl::Status status() const { return status_; }
 
  private:
-  const ConfigTree& tree_;
+  const ConfigTree* tree_;
   absl::Status status_;
 };
 
@@ -75,7 +76,9 @@ void CheckEncoders(const ModelSpec& m, Checker& c) {
   }
 }
 
-void CheckModel(const ModelSpec& m, Checker& c) {
+// What building the decoder needs: positive sizes, whole heads per KV head, an even head size, a valid
+// mixture of experts.
+void CheckModelShapes(const ModelSpec& m, Checker& c) {
   c.Positive(m.layers, "model.layers");
   c.Positive(m.hidden, "model.hidden");
   c.Positive(m.heads, "model.heads");
@@ -88,14 +91,6 @@ void CheckModel(const ModelSpec& m, Checker& c) {
   // HeadDim() divides by heads, which may be 0 here (reported above): never evaluate it then.
   c.Require(m.heads <= 0 || m.HeadDim() % 2 == 0, "model.head_dim", "must be even (rotary embeddings rotate pairs)");
   c.Positive(m.vocab, "model.vocab");
-  c.Positive(m.max_position, "model.max_position");
-  c.Positive(m.rope_theta, "model.rope_theta");
-  c.Positive(m.norm_eps, "model.norm_eps");
-  c.NonNegative(m.sliding_window, "model.sliding_window");
-  for (int64_t layer : m.sliding_layers) {
-    c.Require(layer >= 0 && layer < m.layers, "model.sliding_layers",
-              absl::StrCat("layer ", layer, " is outside 0..", m.layers - 1));
-  }
   c.NonNegative(m.experts, "model.experts");
   bool any_dense_layer = !m.IsMoe() || m.moe_every > 1;
   if (any_dense_layer) c.Positive(m.ffn, "model.ffn");
@@ -106,6 +101,18 @@ void CheckModel(const ModelSpec& m, Checker& c) {
     c.NonNegative(m.shared_ffn, "model.shared_ffn");
     c.Positive(m.moe_every, "model.moe_every");
     c.Positive(m.router_temperature, "model.router_temperature");
+  }
+}
+
+void CheckModel(const ModelSpec& m, Checker& c) {
+  CheckModelShapes(m, c);
+  c.Positive(m.max_position, "model.max_position");
+  c.Positive(m.rope_theta, "model.rope_theta");
+  c.Positive(m.norm_eps, "model.norm_eps");
+  c.NonNegative(m.sliding_window, "model.sliding_window");
+  for (int64_t layer : m.sliding_layers) {
+    c.Require(layer >= 0 && layer < m.layers, "model.sliding_layers",
+              absl::StrCat("layer ", layer, " is outside 0..", m.layers - 1));
   }
   CheckEncoders(m, c);
 }
@@ -147,10 +154,18 @@ void CheckTrain(const Recipe& r, Checker& c) {
   c.Require(t.max_steps > 0 || t.token_budget > 0, "train.max_steps",
             "set train.max_steps or train.token_budget: the run needs an end");
   c.OneOf(t.dtype, {"fp32", "bf16"}, "train.dtype");
+  c.OneOf(t.param_dtype, {"fp32", "bf16"}, "train.param_dtype");
   c.OneOf(t.device, {"cpu", "cuda"}, "train.device");
   c.Positive(t.max_bad_steps, "train.max_bad_steps");
   c.Positive(t.log_interval, "train.log_interval");
   c.NonNegative(t.threads, "train.threads");
+  c.OneOf(t.recompute, {"none", "selective", "full"}, "train.recompute");
+  c.NonNegative(t.recompute_layers, "train.recompute_layers");
+  c.Require(t.recompute_layers == 0 || t.recompute == "full", "train.recompute_layers",
+            absl::StrCat("(", t.recompute_layers, ") needs train.recompute=full, got \"", t.recompute, "\""));
+  c.Require(t.recompute_layers <= r.model.layers, "train.recompute_layers",
+            absl::StrCat("(", t.recompute_layers, ") exceeds model.layers (", r.model.layers, ")"));
+  c.Positive(t.loss_chunk_tokens, "train.loss_chunk_tokens");
 }
 
 void CheckData(const Recipe& r, Checker& c) {
@@ -179,8 +194,14 @@ void CheckParallel(const ParallelSpec& p, Checker& c) {
 
 }  // namespace
 
+absl::Status ValidateModelShapes(const ModelSpec& spec) {
+  Checker c(/*tree=*/nullptr);
+  CheckModelShapes(spec, c);
+  return c.status();
+}
+
 absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
-  Checker c(tree);
+  Checker c(&tree);
   c.Require(!r.output_dir.empty(), "output_dir", "must not be empty");
   CheckModel(r.model, c);
   CheckLora(r.lora, c);

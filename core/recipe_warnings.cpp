@@ -50,7 +50,8 @@ void CheckCheckpointDtype(const Recipe& r, const ConfigTree& tree, std::vector<s
   const char* key = j.contains("dtype") ? "dtype" : "torch_dtype";
   if (!j.contains(key) || !j[key].is_string()) return;
   const std::string stored = ZenDtypeName(j[key].get<std::string>());
-  if (stored == r.train.dtype) return;
+  // bf16 parameter storage keeps a bf16 checkpoint's weights as they are (and implies bf16 compute).
+  if (stored == r.train.dtype || (stored == "bf16" && r.train.param_dtype == "bf16")) return;
   out.push_back(WarningAbout(tree, "train.dtype",
                              absl::StrCat(r.train.dtype, " but model.checkpoint's ", config.string(), " stores ",
                                           j[key].get<std::string>(), " weights: they are converted on load (set ",

@@ -86,7 +86,8 @@ line+=(--map-by "$map" --bind-to "$bind")
 line+=(-x "OMP_NUM_THREADS=$threads")
 [ "$(id -u)" -eq 0 ] && line+=(-x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 line+=("${command[@]}")
-# zen sets its intra-op threads from train.threads (OMP_NUM_THREADS alone would not change them).
+# zen takes its intra-op threads from train.threads, then OMP_NUM_THREADS; the override also reaches a
+# recipe that sets train.threads.
 if [ ${#command[@]} -ge 2 ] && [[ "${command[1]}" =~ ^(train|eval)$ ]] && [[ ! " ${command[*]} " =~ \ train\.threads= ]]; then
   line+=("train.threads=$threads")
 fi

@@ -11,6 +11,7 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim_(dim), eps_(eps) {
   ParamInfo scale, shift;
   scale.init = InitRule::kOne;
   shift.init = InitRule::kZero;
+  scale.storage_dtype = shift.storage_dtype = torch::kFloat32;  // when trainable (parallel/param_storage.h)
   weight = RegisterParameter("weight", torch::ones({dim}), scale);
   bias = RegisterParameter("bias", torch::zeros({dim}), shift);
 }

@@ -9,7 +9,7 @@
 namespace zen {
 
 // The media of a batch, in the order their placeholder runs appear in its tokens read row by row
-// (data/batch.h's Batch fields of the same names). Undefined = none of that kind.
+// (data/loader/batch.h's Batch fields of the same names). Undefined = none of that kind.
 struct MediaInputs {
   torch::Tensor images;        // (N_images, 3, image_size, image_size)
   torch::Tensor video_frames;  // (N_frames, 3, video_size, video_size), each video's frames in a row

@@ -1,7 +1,11 @@
 #include "models/moe.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+
+#include "parallel/expert_tokens.h"  // defines: TakeExpertTokenShare, GatherExpertTokenShares, SumOverTokenShares
+#include "parallel/recompute.h"  // defines: IsRecomputing
 
 namespace zen {
 namespace {
@@ -33,10 +37,16 @@ void MoeStats::Reset(int64_t experts) {
 
 torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor& experts, int64_t num_experts,
                                 double coef) {
-  const double choices = static_cast<double>(experts.numel());  // N * k
-  torch::Tensor f = torch::bincount(experts.reshape(-1), {}, num_experts).to(torch::kFloat32) / choices;  // (E)
-  torch::Tensor p = probs.mean(0);                                                                       // (E)
-  return coef * static_cast<double>(num_experts) * (f * p).sum();
+  torch::Tensor counts = torch::bincount(experts.reshape(-1), {}, num_experts);  // (E)
+  return LoadBalancingLoss(probs, counts, static_cast<double>(probs.size(0)), experts.size(-1), coef);
+}
+
+torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor& counts, double tokens,
+                                int64_t top_k, double coef) {
+  const double n = std::max(tokens, 1.0);
+  torch::Tensor f = counts.to(probs.options()) / (n * static_cast<double>(top_k));  // (E)
+  torch::Tensor p = probs.sum(0) / n;                                              // (E), this share's part
+  return coef * static_cast<double>(counts.size(0)) * (f * p).sum();
 }
 
 MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const ModelGroups& groups,
@@ -47,12 +57,14 @@ MoeBlockImpl::MoeBlockImpl(const ModelSpec& spec, const MoeSpec& moe, const Mode
       temperature_(spec.router_temperature),
       moe_(moe),
       ep_(groups.ep),
+      tp_(groups.tp),
       stats_(std::move(stats)) {
   const EpGroup& ep = groups.ep;
   const TpGroup& tp = groups.tp;
   TORCH_CHECK(spec.experts % ep.size == 0, "model.experts (", spec.experts, ") not divisible by the expert group ",
               ep.size);
   gate = register_module("gate", ColumnParallelLinear(spec.hidden, spec.experts, TpGroup::Replicated()));
+  MarkRunsOnTokenShare(*gate, tp);  // each tp rank routes its own tokens: the router's gradient is partial
   auto holder = register_module("experts", torch::nn::ModuleDict());
   for (int64_t e = first_expert_; e < first_expert_ + spec.experts / ep.size; ++e) {
     experts.push_back(Qwen3Mlp(spec.hidden, spec.expert_ffn, TpGroup::Replicated()));
@@ -91,19 +103,46 @@ torch::Tensor MoeBlockImpl::RunExperts(const torch::Tensor& rows, const std::vec
   return CombineFromExperts(torch::cat(outputs), plan, ep_);
 }
 
+torch::Tensor MoeBlockImpl::AuxLossAndStats(const Routing& routing, const torch::Tensor& dropped) {
+  // [choices per expert (E), tokens, dropped choices], summed over the shares of the layer's tokens.
+  torch::Tensor tally = torch::zeros({num_experts_ + 2}, routing.probs.options().dtype(torch::kDouble));
+  tally.slice(0, 0, num_experts_).copy_(torch::bincount(routing.experts.reshape(-1), {}, num_experts_));
+  tally[num_experts_].fill_(routing.probs.size(0));
+  tally[num_experts_ + 1].copy_(dropped);
+  tally = SumOverTokenShares(tally, tp_).cpu();
+  const torch::Tensor counts = tally.slice(0, 0, num_experts_);
+  const double tokens = std::max(tally[num_experts_].item<double>(), 1.0);
+
+  torch::Tensor aux = torch::zeros({}, routing.probs.options());
+  if (moe_.aux_loss_coef > 0) {
+    aux = aux + LoadBalancingLoss(routing.probs, counts.to(routing.probs.device()), tokens, top_k_, moe_.aux_loss_coef);
+  }
+  if (moe_.z_loss_coef > 0) aux = aux + moe_.z_loss_coef * torch::logsumexp(routing.logits, -1).square().sum() / tokens;
+  const torch::Tensor value = SumOverTokenShares(aux.detach().to(torch::kDouble), tp_).cpu();  // the layer's term
+  // A recomputing backward (parallel/recompute.h) routes the same tokens again: it records nothing, and
+  // only it attaches the aux gradient (the no-grad forward's aux does not require grad). The collectives
+  // above still run there, in the same order on every rank.
+  if (IsRecomputing()) return aux;
+  stats_->expert_counts += counts.to(torch::kLong);
+  stats_->dropped += tally[num_experts_ + 1].to(torch::kLong);
+  stats_->aux_sum = stats_->aux_sum.defined() ? stats_->aux_sum + value : value;
+  return aux;
+}
+
 torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   const int64_t c = x.size(-1);
-  torch::Tensor h = x.reshape({-1, c});  // (N, C)
+  const torch::Tensor layer_tokens = x.reshape({-1, c});  // (N, C): a sequence shard under sequence parallelism
+  const torch::Tensor h = TakeExpertTokenShare(layer_tokens, tp_);  // (n, C): the tokens this tp rank routes
   const int64_t n = h.size(0);
   const Routing routing = Route(h);
-  // One row per (token, choice), token-major: (N * k).
+  // One row per (token, choice), token-major: (n * k).
   torch::Tensor flat_experts = routing.experts.reshape(-1);
   torch::Tensor flat_weights = routing.weights.reshape(-1);
   torch::Tensor tokens = torch::arange(n, flat_experts.options()).repeat_interleave(top_k_);
-  torch::Tensor counts = torch::bincount(flat_experts, {}, num_experts_).cpu();  // (E) choices per expert
+  torch::Tensor dropped = torch::zeros({}, torch::kLong);
   if (moe_.capacity_factor > 0) {
     torch::Tensor keep = CapacityMask(flat_experts, n);
-    stats_->dropped += keep.numel() - keep.sum().cpu();
+    dropped = keep.numel() - keep.sum().cpu();
     flat_experts = flat_experts.masked_select(keep);
     flat_weights = flat_weights.masked_select(keep);
     tokens = tokens.masked_select(keep);
@@ -115,16 +154,12 @@ torch::Tensor MoeBlockImpl::forward(const torch::Tensor& x) {
   std::vector<int64_t> rows_per_expert(kept.data_ptr<int64_t>(), kept.data_ptr<int64_t>() + num_experts_);
   torch::Tensor out = RunExperts(h.index_select(0, sorted_tokens), rows_per_expert);      // (R, C)
   out = out * flat_weights.index_select(0, order).unsqueeze(1);                            // weighted
-  torch::Tensor y = torch::zeros({n, c}, out.options()).index_add(0, sorted_tokens, out);  // (N, C)
-  if (shared_expert) y = y + shared_expert(h);
+  torch::Tensor y = torch::zeros({n, c}, out.options()).index_add(0, sorted_tokens, out);  // (n, C)
 
-  torch::Tensor aux = torch::zeros({}, routing.probs.options());
-  if (moe_.aux_loss_coef > 0) aux = aux + LoadBalancingLoss(routing.probs, routing.experts, num_experts_, moe_.aux_loss_coef);
-  if (moe_.z_loss_coef > 0) aux = aux + moe_.z_loss_coef * torch::logsumexp(routing.logits, -1).square().mean();
-  stats_->expert_counts += counts;
-  stats_->aux_sum = stats_->aux_sum.defined() ? stats_->aux_sum + aux.detach().to(torch::kDouble)
-                                              : aux.detach().to(torch::kDouble);
+  torch::Tensor aux = AuxLossAndStats(routing, dropped);
   if (aux.requires_grad()) y = AttachAuxLoss::apply(y, aux, stats_->aux_scale);
+  y = GatherExpertTokenShares(y, tp_, layer_tokens.size(0));  // (N, C)
+  if (shared_expert) y = y + shared_expert(layer_tokens);
   return y.view(x.sizes()).to(x.scalar_type());
 }
 

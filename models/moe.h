@@ -9,7 +9,9 @@
 // Tokens are sorted by expert once, each expert runs on its contiguous rows (Megatron-Core's permute +
 // SequentialMLP) and the weighted results are scattered back; under expert parallelism the sorted rows
 // travel to the expert's rank and back (parallel/expert_dispatch.h). Experts are not split by tensor
-// parallelism: each tp rank routes the same tokens and runs the same experts (the shared expert is split).
+// parallelism: each tp rank routes its own share of the tokens (parallel/expert_tokens.h: its sequence
+// shard under sequence parallelism, else a slice of the replicated tokens, gathered back after), so the
+// expert group may span tp ranks and no expert runs twice on a token; the shared expert is split.
 //
 // Auxiliary losses, one term per MoE layer and micro-batch, over the tokens the router saw:
 //   load balancing (Switch/GShard, as Megatron-Core): aux = coef * E * sum_e f_e * P_e, f_e = token
@@ -56,6 +58,11 @@ struct Routing {
 // The load-balancing term for one layer: coef * E * sum_e f_e P_e, differentiable through P_e.
 torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor& experts, int64_t num_experts,
                                 double coef);
+// One share's part of it when a layer's `tokens` tokens are routed in shares (one per tp rank):
+// probs (n, E) of this share, counts (E) the choices per expert over all shares. f_e = counts_e / (tokens k)
+// and this share's coef * E * sum_e f_e * sum_n probs[n, e] / tokens; the shares' parts add up to the term.
+torch::Tensor LoadBalancingLoss(const torch::Tensor& probs, const torch::Tensor& counts, double tokens,
+                                int64_t top_k, double coef);
 
 class MoeBlockImpl : public torch::nn::Module {
  public:
@@ -84,7 +91,12 @@ class MoeBlockImpl : public torch::nn::Module {
   double temperature_;
   MoeSpec moe_;
   EpGroup ep_;
+  TpGroup tp_;  // its ranks route distinct shares of the tokens
   std::shared_ptr<MoeStats> stats_;
+
+  // The aux term of this share (its part of the layer's), and the routing counted into stats_ over every
+  // share: flat_experts (n * k) of the share, dropped its choices over capacity.
+  torch::Tensor AuxLossAndStats(const Routing& routing, const torch::Tensor& dropped);
 };
 TORCH_MODULE(MoeBlock);
 

@@ -2,43 +2,43 @@
 
 #include <string>
 
+#include "core/recipe_schema.h"  // defines: ValidateModelShapes
 #include "core/status.h"  // defines: BadInput, ZEN_RETURN_IF_ERROR
 #include "models/init.h"  // defines: DrawSeed, InitParameters
+#include "models/mixer_registry.h"  // defines: FindMixer
+#include "parallel/chunked_cross_entropy.h"  // defines: ChunkedCrossEntropySum
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength, MarkSequenceParallelGradients
 
 namespace zen {
+
 namespace {
 
-absl::Status RequirePositive(const char* key, int64_t value) {
-  if (value > 0) return absl::OkStatus();
-  return BadInput(absl::StrCat(key, ": expected a positive integer, got ", value));
+// Every layer names a token mixer this build has (models/mixer_registry.h). Checked here, not with the
+// recipe's shapes in core/, because the registry lives in models/.
+absl::Status CheckMixers(const ModelSpec& spec) {
+  if (spec.mixers.empty()) return absl::OkStatus();
+  if (static_cast<int64_t>(spec.mixers.size()) != spec.layers) {
+    return BadInput(absl::StrCat("model.mixers: ", spec.mixers.size(), " kinds for ", spec.layers, " layers"));
+  }
+  for (size_t l = 0; l < spec.mixers.size(); ++l) {
+    if (FindMixer(spec.mixers[l]) == nullptr) {
+      return BadInput(absl::StrCat("model.mixers: no token mixer \"", spec.mixers[l], "\" (layer ", l, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::Status CheckSupported(const ModelSpec& spec) {
-  if (spec.IsMoe()) {
-    ZEN_RETURN_IF_ERROR(RequirePositive("model.expert_ffn", spec.expert_ffn));
-    ZEN_RETURN_IF_ERROR(RequirePositive("model.moe_every", spec.moe_every));
-    if (spec.top_k < 1 || spec.top_k > spec.experts) {
-      return BadInput(absl::StrCat("model.top_k: ", spec.top_k, " must be from 1 to model.experts (", spec.experts, ")"));
-    }
-    if (spec.router_temperature <= 0) {
-      return BadInput(absl::StrCat("model.router_temperature: must be positive, got ", spec.router_temperature));
-    }
-  }
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.layers", spec.layers));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.hidden", spec.hidden));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.heads", spec.heads));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.ffn", spec.ffn));
-  ZEN_RETURN_IF_ERROR(RequirePositive("model.vocab", spec.vocab));
-  if (spec.KvHeads() <= 0 || spec.heads % spec.KvHeads() != 0) {
-    return BadInput(
-        absl::StrCat("model.kv_heads: ", spec.KvHeads(), " does not divide model.heads (", spec.heads, ")"));
-  }
-  if (spec.HeadDim() <= 0 || spec.HeadDim() % 2 != 0) {
-    return BadInput(absl::StrCat("model.head_dim: RoPE needs an even head size, got ", spec.HeadDim()));
-  }
-  return absl::OkStatus();
+  ZEN_RETURN_IF_ERROR(ValidateModelShapes(spec));
+  return CheckMixers(spec);
+}
+
+absl::StatusOr<Qwen3> MakeQwen3(const ModelSpec& spec, const ModelGroups& groups, StageRange stage,
+                                const MoeSpec& moe) {
+  ZEN_RETURN_IF_ERROR(CheckSupported(spec));
+  return Qwen3(spec, groups, stage, moe);
 }
 
 Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRange stage, const MoeSpec& moe)
@@ -48,7 +48,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   // layers skip their own (layout-dependent) draws.
   const uint64_t seed = DrawSeed();
   SkipLayerInit skip_layer_init;
-  const absl::Status supported = CheckSupported(spec);
+  const absl::Status supported = CheckSupported(spec);  // an invariant here: MakeQwen3 checked it as bad input
   TORCH_CHECK(supported.ok(), std::string(supported.message()));
   TORCH_CHECK(
       0 <= stage.first_layer && stage.first_layer <= stage.end_layer && stage.end_layer <= spec.layers,
@@ -67,7 +67,6 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   for (int64_t l = stage.first_layer; l < stage.end_layer; ++l) {
     layers_.push_back(Qwen3DecoderLayer(spec, l, groups, moe, moe_stats_));
     layers->update({{std::to_string(l), layers_.back().ptr()}});
-    sliding_.push_back(spec.sliding_window > 0 && spec.IsSlidingLayer(l));
   }
   if (stage.has_head) {
     norm_ = body->register_module("norm", RmsNorm(spec.hidden, spec.norm_eps));
@@ -78,6 +77,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
   if (stage.has_embedding) BuildEncoders(tp);
   InitParameters(*this, seed, tp);
   FreezeEncoders();
+  MarkSequenceParallelGradients(*this, tp);
 }
 
 // The encoders live with the embedding: their features replace embeddings there. Every tp rank holds its
@@ -146,21 +146,20 @@ torch::Tensor Qwen3Impl::forward(const torch::Tensor& tokens, const torch::Tenso
 
 torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch::Tensor& positions,
                                         const torch::Tensor& segments, const MediaContext& context) {
+  // hidden holds this rank's T/tp positions under sequence parallelism; positions and masks stay whole.
   TORCH_CHECK(hidden.dim() == 3 && positions.dim() == 2 && positions.size(0) == hidden.size(0) &&
-                  positions.size(1) == hidden.size(1),
+                  LocalSequenceLength(positions.size(1), tp_) == hidden.size(1),
               "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions.sizes());
-  const Rope rope = MakeRope(positions, spec_.HeadDim(), spec_.rope_theta, hidden.scalar_type());
-  const int64_t t = hidden.size(1);
-  // Masks are built once per call: undefined = plain causal (SDPA's fast path).
-  const torch::Tensor full = segments.defined() ? BlockCausalMask(segments) : torch::Tensor();  // (B, 1, T, T)
-  torch::Tensor window;  // (T, T) or (B, 1, T, T), for the sliding layers
+  // RoPE and the masks are built once per call, on the first layer that asks, and shared by the rest.
+  // Held by shared pointers: a recomputed layer (LayerRunner) re-runs in the backward, after this returns.
+  auto media = std::make_shared<MediaContext>(context);
+  auto in = std::make_shared<LayerInputs>(hidden, positions, segments, /*cached=*/0, media.get());
   torch::Tensor x = hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (sliding_[i] && !window.defined()) {
-      window = SlidingWindowMask(t, spec_.sliding_window, x.device());
-      if (full.defined()) window = window.logical_and(full);
-    }
-    x = layers_[i](x, rope, sliding_[i] ? window : full, /*cache=*/nullptr, &context);
+    Qwen3DecoderLayer layer = layers_[i];
+    x = layer_runner_.Run(static_cast<int64_t>(i), *layer, [layer, in, media](const torch::Tensor& h) mutable {  // media: `in` points to it
+      return layer(h, *in);
+    }, x, {context.features});
   }
   return stage_.has_head ? norm_(x) : x;
 }
@@ -169,18 +168,11 @@ torch::Tensor Qwen3Impl::forward_cached(const torch::Tensor& tokens, KvCache& ca
   TORCH_CHECK(stage_.has_embedding && stage_.has_head, "cached generation runs the whole model in one stage");
   TORCH_CHECK(tokens.dim() == 2, "want tokens (B, T), got ", tokens.sizes());
   const int64_t b = tokens.size(0), t = tokens.size(1), end = cache.length + t;
-  const auto device = tokens.device();
-  auto positions = torch::arange(cache.length, end, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto positions = torch::arange(cache.length, end, torch::TensorOptions().dtype(torch::kLong).device(tokens.device()));
   torch::Tensor x = embed_tokens_(tokens);  // (B, T, C)
-  const Rope rope = MakeRope(positions.unsqueeze(0).expand({b, t}), spec_.HeadDim(), spec_.rope_theta, x.scalar_type());
-  // (T, end) masks; undefined = causal, which the attention takes for a first call or a single token.
-  const torch::Tensor full = cache.length > 0 && t > 1 ? CausalMask(t, end, 0, device) : torch::Tensor();
-  torch::Tensor window;
+  LayerInputs in(x, positions.unsqueeze(0).expand({b, t}), /*segments=*/{}, cache.length);
   cache.layers.resize(layers_.size());
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (sliding_[i] && !window.defined()) window = CausalMask(t, end, spec_.sliding_window, device);
-    x = layers_[i](x, rope, sliding_[i] ? window : full, &cache.layers[i]);
-  }
+  for (size_t i = 0; i < layers_.size(); ++i) x = layers_[i](x, in, &cache.layers[i]);
   cache.length = end;
   return logits(norm_(x));
 }
@@ -191,8 +183,16 @@ torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor Qwen3Impl::loss_sum(const torch::Tensor& hidden, const torch::Tensor& labels) {
-  auto z = logits(hidden);
-  return VocabParallelCrossEntropySum(z.reshape({-1, z.size(-1)}), labels.reshape({-1}), tp_);
+  // Under sequence parallelism hidden is this rank's sequence shard and the head gathers the whole
+  // sequence: the unchunked path (chunking a shard would pair gathered rows with the wrong labels).
+  if (hidden.size(1) != labels.size(1)) {
+    auto z = logits(hidden);  // (B, T, V/tp)
+    return VocabParallelCrossEntropySum(z.reshape({-1, z.size(-1)}), labels.reshape({-1}), tp_);
+  }
+  const auto head = [this](const torch::Tensor& h) { return logits(h); };
+  const std::vector<torch::Tensor> head_params = lm_head_ ? lm_head_->parameters() : embed_tokens_->parameters();
+  return ChunkedCrossEntropySum(hidden.reshape({-1, hidden.size(-1)}), labels.reshape({-1}), loss_chunk_tokens_,
+                                head, head_params, tp_);
 }
 
 }  // namespace zen

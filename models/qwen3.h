@@ -4,7 +4,8 @@
 //   model.embed_tokens.weight, model.layers.{i}.self_attn.{q,k,v,o}_proj.weight,
 //   model.layers.{i}.self_attn.{q,k}_norm.weight, model.layers.{i}.mlp.{gate,up,down}_proj.weight,
 //   model.layers.{i}.{input,post_attention}_layernorm.weight, model.norm.weight,
-//   lm_head.weight (absent when the head is tied to the embedding).
+//   lm_head.weight (absent when the head is tied to the embedding). A layer whose token mixer is not
+//   attention (ModelSpec::mixers) holds it under its kind's name instead of self_attn (models/mixer_registry.h).
 // Zen-Omni (spec.IsMultimodal()) adds, on the first stage, the encoders and their projectors:
 //   vision_tower.vision_model.* (CLIP's names), multi_modal_projector.{norm,linear_1,linear_2}.*,
 //   audio_tower.* (Whisper's encoder's names), audio_projector.*; and on its cross-modal layers
@@ -17,13 +18,15 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/recipe.h"          // defines: ModelSpec
 #include "models/audio_encoder.h"  // defines: AudioEncoder
 #include "models/encoder_blocks.h"  // defines: MediaProjector
 #include "models/media.h"         // defines: MediaInputs
 #include "models/moe.h"           // defines: MoeStats, EpGroup
 #include "models/vision_encoder.h"  // defines: VisionEncoder
-#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerKv
+#include "models/qwen3_layer.h"   // defines: Qwen3DecoderLayer, RmsNorm, LayerInputs, LayerCache
+#include "parallel/layer_runner.h"  // defines: LayerRunner
 #include "parallel/layers.h"      // defines: VocabParallelEmbedding, ColumnParallelLinear
 #include "parallel/model_groups.h"  // defines: ModelGroups
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -38,13 +41,15 @@ struct StageRange {
   static StageRange Whole(const ModelSpec& spec) { return {0, spec.layers, true, true}; }
 };
 
-// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key.
+// OK when this implementation can build `spec`; otherwise a BadInput naming the recipe key, in the words
+// of the recipe's own checks (ValidateModelShapes, core/recipe_validate.cpp: the one place they live).
 absl::Status CheckSupported(const ModelSpec& spec);
 
-// What a generation has computed so far: every held layer's keys and values for positions
-// [0, length). Grown by Qwen3Impl::forward_cached; one cache per batch of sequences being continued.
+// What a generation has computed so far: every held layer's state after positions [0, length) (an
+// attention layer's keys and values, a recurrent mixer's state). Grown by Qwen3Impl::forward_cached; one
+// cache per batch of sequences being continued.
 struct KvCache {
-  std::vector<LayerKv> layers;  // one per layer this stage holds
+  std::vector<LayerCache> layers;  // one per layer this stage holds
   int64_t length = 0;           // positions cached
 };
 
@@ -90,6 +95,10 @@ class Qwen3Impl : public torch::nn::Module {
   // What this stage's MoE layers routed since its last Reset; null for a dense model.
   MoeStats* moe_stats() { return moe_stats_.get(); }
   const StageRange& stage() const { return stage_; }
+  // How forward_hidden calls each layer (recomputation, docs/memory.md); set by the trainer.
+  void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
+  // loss_sum holds the logits of at most this many tokens at a time (train.loss_chunk_tokens).
+  void set_loss_chunk_tokens(int64_t tokens) { loss_chunk_tokens_ = tokens; }
 
  private:
   ModelSpec spec_;
@@ -98,7 +107,8 @@ class Qwen3Impl : public torch::nn::Module {
   VocabParallelEmbedding embed_tokens_{nullptr};  // null on a middle stage
   std::vector<Qwen3DecoderLayer> layers_;
   std::shared_ptr<MoeStats> moe_stats_;
-  std::vector<bool> sliding_;              // per held layer: uses the sliding window
+  LayerRunner layer_runner_;
+  int64_t loss_chunk_tokens_ = TrainSpec{}.loss_chunk_tokens;
   RmsNorm norm_{nullptr};                  // last stage only
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
   // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).
@@ -114,5 +124,10 @@ class Qwen3Impl : public torch::nn::Module {
   torch::Tensor AudioFeatures(const torch::Tensor& mels);  // (N, mel, frames) -> (N * AudioTokens(), C)
 };
 TORCH_MODULE(Qwen3);
+
+// Checks `spec` (CheckSupported), then builds the stage: a spec this implementation cannot build is a
+// BadInput (exit 2), never the constructor's exception. Every caller outside tests builds through it.
+absl::StatusOr<Qwen3> MakeQwen3(const ModelSpec& spec, const ModelGroups& groups, StageRange stage,
+                                const MoeSpec& moe);
 
 }  // namespace zen

@@ -1,13 +1,9 @@
 #include "models/qwen3_blocks.h"
 
+#include "parallel/recompute.h"  // defines: AttentionCore
+
 namespace zen {
 namespace {
-
-// x: (..., D) -> (-x[..., D/2:], x[..., :D/2])
-torch::Tensor RotateHalf(const torch::Tensor& x) {
-  auto halves = x.chunk(2, -1);
-  return torch::cat({-halves[1], halves[0]}, -1);
-}
 
 int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
   TORCH_CHECK(heads % tp.size == 0, what, " (", heads, ") is not divisible by the tensor-parallel size ",
@@ -21,6 +17,7 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : 
   ParamInfo info;
   info.init = InitRule::kOne;
   info.grad_partial_over = grad_partial_over;
+  info.storage_dtype = torch::kFloat32;  // trainable gains stay fp32 under bf16 storage (parallel/param_storage.h)
   weight = RegisterParameter("weight", torch::ones({dim}), info);
 }
 
@@ -30,41 +27,12 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
   return weight * (x32 * torch::rsqrt(variance + eps_)).to(x.scalar_type());
 }
 
-Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, torch::ScalarType dtype) {
-  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
-  auto inv_freq = 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, f32) / head_dim);  // (hd/2)
-  auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;                     // (B, T, hd/2)
-  auto angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);                               // (B, 1, T, hd)
-  return Rope{angles.cos().to(dtype), angles.sin().to(dtype)};
-}
-
-torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope) {
-  return x * rope.cos + RotateHalf(x) * rope.sin;
-}
-
-torch::Tensor CausalMask(int64_t queries, int64_t keys, int64_t window, const torch::Device& device) {
-  const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
-  auto query = torch::arange(keys - queries, keys, options).unsqueeze(1);  // (Tq, 1) positions
-  auto key = torch::arange(keys, options).unsqueeze(0);                    // (1, Tk)
-  auto mask = key.le(query);
-  return window > 0 ? mask.logical_and(key.gt(query - window)) : mask;
-}
-
-torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device) {
-  return CausalMask(seq_len, seq_len, window, device);
-}
-
-torch::Tensor BlockCausalMask(const torch::Tensor& segments) {
-  const int64_t t = segments.size(1);
-  auto causal = torch::ones({t, t}, torch::TensorOptions().dtype(torch::kBool).device(segments.device())).tril();
-  auto same_document = segments.unsqueeze(2).eq(segments.unsqueeze(1));  // (B, T, T)
-  return same_document.logical_and(causal).unsqueeze(1);
-}
-
-Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
+Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp, int64_t window)
     : local_heads_(LocalHeads(spec.heads, tp, "model.heads")),
       local_kv_heads_(LocalHeads(spec.KvHeads(), tp, "model.kv_heads")),
-      head_dim_(spec.HeadDim()) {
+      head_dim_(spec.HeadDim()),
+      window_(window),
+      rope_theta_(spec.rope_theta) {
   const int64_t c = spec.hidden, hd = head_dim_;
   q_proj = register_module("q_proj", ColumnParallelLinear(c, spec.heads * hd, tp));
   k_proj = register_module("k_proj", ColumnParallelLinear(c, spec.KvHeads() * hd, tp));
@@ -77,11 +45,18 @@ Qwen3AttentionImpl::Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp)
   k_norm = register_module("k_norm", RmsNorm(hd, spec.norm_eps, per_head));
 }
 
-torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                                          LayerKv* cache) {
-  const int64_t b = x.size(0), t = x.size(1), hd = head_dim_;
+torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) {
+  return Attend(x, in.rope(head_dim_, rope_theta_), in.AttentionMask(window_),
+                cache != nullptr ? &cache->As<KvState>() : nullptr);
+}
+
+torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
+                                         KvState* cache) {
+  // The projections cover the whole sequence T, also when x holds a sequence shard (sequence parallelism).
+  const torch::Tensor q_all = q_proj(x);  // (B, T, H/tp * hd)
+  const int64_t b = x.size(0), t = q_all.size(1), hd = head_dim_;
   // Norm each head's vector (over head_dim) before RoPE, as Qwen3 does.
-  auto q = q_norm(q_proj(x).view({b, t, local_heads_, hd})).transpose(1, 2);     // (B, H, T, hd)
+  auto q = q_norm(q_all.view({b, t, local_heads_, hd})).transpose(1, 2);         // (B, H, T, hd)
   auto k = k_norm(k_proj(x).view({b, t, local_kv_heads_, hd})).transpose(1, 2);  // (B, KV, T, hd)
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
   q = ApplyRope(q, rope);
@@ -99,8 +74,12 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rope& ro
   // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd). One new query sees every cached key.
   const bool gqa = local_heads_ != local_kv_heads_;
   const bool causal = !mask.defined() && t > 1;
-  auto y = torch::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
+  const auto core = [mask, causal, gqa](const std::vector<torch::Tensor>& qkv) {
+    return torch::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
+                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
                                                0.0, causal, std::nullopt, gqa);
+  };
+  auto y = AttentionCore(core, {q, k, v});  // (B, H, T, hd); recomputed under selective recompute
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 

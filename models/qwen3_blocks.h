@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 
 #include "core/recipe.h"        // defines: ModelSpec
+#include "models/positional.h"  // defines: Rope, MakeRope, ApplyRope, CausalMask, BlockCausalMask
+#include "models/token_mixer.h"  // defines: TokenMixer, LayerInputs, LayerCache, KvState
 #include "parallel/layers.h"    // defines: ColumnParallelLinear, RowParallelLinear
 #include "parallel/tp_group.h"  // defines: TpGroup
 
@@ -28,52 +30,26 @@ class RmsNormImpl : public ParamModule {
 };
 TORCH_MODULE(RmsNorm);
 
-// cos and sin of every position's rotation angles, shaped to broadcast over heads.
-struct Rope {
-  torch::Tensor cos, sin;  // (B, 1, T, head_dim)
-};
-
-// positions: (B, T) int64. Angles pos / theta^(2i / head_dim) in fp32, as HF; cast to `dtype`.
-Rope MakeRope(const torch::Tensor& positions, int64_t head_dim, double theta, torch::ScalarType dtype);
-
-// x: (B, H, T, head_dim) rotated by rotate-half RoPE.
-torch::Tensor ApplyRope(const torch::Tensor& x, const Rope& rope);
-
-// Causal mask of `queries` queries against `keys` keys, the queries being the last positions (as when
-// new tokens attend to a KV cache): query i, at position keys - queries + i, sees key j when j <= its
-// position and, with window > 0, position - window < j (HF Qwen3's sliding window).
-// Returns (queries, keys) bool, true = attend.
-torch::Tensor CausalMask(int64_t queries, int64_t keys, int64_t window, const torch::Device& device);
-
-// Sliding-window causal mask as HF Qwen3 builds it: query i sees key j when i - window < j <= i.
-// Returns (T, T) bool, true = attend.
-torch::Tensor SlidingWindowMask(int64_t seq_len, int64_t window, const torch::Device& device);
-
-// Block-causal mask of packed rows: query i sees key j when j <= i and both lie in the same document.
-// segments: (B, T) int64 -> (B, 1, T, T) bool, true = attend (broadcasts over heads).
-torch::Tensor BlockCausalMask(const torch::Tensor& segments);
-
-// The keys (after RoPE) and values one attention layer has computed so far in a generation.
-struct LayerKv {
-  torch::Tensor k, v;  // (B, KV/tp, S, head_dim); undefined until the first cached call
-};
-
-class Qwen3AttentionImpl : public torch::nn::Module {
+// The "attention" token mixer: full, or sliding over the last `window` positions (window > 0).
+class Qwen3AttentionImpl : public TokenMixer {
  public:
-  Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp);
+  Qwen3AttentionImpl(const ModelSpec& spec, const TpGroup& tp, int64_t window = 0);
+  // x: (B, T, C) -> (B, T, C), with the call's RoPE and this layer's mask (window) from `in`; with
+  // `cache`, its KvState (see Attend).
+  torch::Tensor forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) override;
   // x: (B, T, C) -> (B, T, C). mask: undefined = causal, else (T, T) or (B, 1, T, T) bool (true = attend).
   // With `cache`, x holds the T positions after the S cached ones: its keys and values are appended to
   // the cache and attended to with it; mask is then (T, S + T), or undefined = causal over the new
   // positions (allowed when S = 0 or T = 1).
-  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                        LayerKv* cache = nullptr);
+  torch::Tensor Attend(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask, KvState* cache = nullptr);
 
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   RowParallelLinear o_proj{nullptr};
   RmsNorm q_norm{nullptr}, k_norm{nullptr};
 
  private:
-  int64_t local_heads_, local_kv_heads_, head_dim_;
+  int64_t local_heads_, local_kv_heads_, head_dim_, window_;
+  double rope_theta_;
 };
 TORCH_MODULE(Qwen3Attention);
 

@@ -1,11 +1,16 @@
 #include "models/qwen3_layer.h"
 
+#include "models/mixer_registry.h"  // defines: FindMixer
+
 namespace zen {
 
 Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t layer, const ModelGroups& groups,
                                              const MoeSpec& moe_spec, std::shared_ptr<MoeStats> stats) {
   const TpGroup& tp = groups.tp;
-  self_attn = register_module("self_attn", Qwen3Attention(spec, tp));
+  const std::string kind = spec.MixerOf(layer);
+  const MixerKind* mixer_kind = FindMixer(kind);
+  TORCH_CHECK(mixer_kind != nullptr, "layer ", layer, ": no token mixer of kind \"", kind, "\"");
+  mixer = register_module(mixer_kind->module_name, mixer_kind->make(spec, layer, groups));
   if (spec.IsCrossAttnLayer(layer)) cross_attn = register_module("cross_attn", CrossAttention(spec, tp));
   if (spec.IsMoeLayer(layer)) {
     TORCH_CHECK(stats != nullptr, "an MoE layer needs a MoeStats to report to");
@@ -17,10 +22,9 @@ Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const ModelSpec& spec, int64_t laye
   post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(spec.hidden, spec.norm_eps));
 }
 
-torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
-                                             LayerKv* cache, const MediaContext* media) {
-  auto h = x + self_attn(input_layernorm(x), rope, mask, cache);
-  if (cross_attn && media != nullptr) h = cross_attn(h, *media);  // adds its own gated residual
+torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, LayerInputs& in, LayerCache* cache) {
+  auto h = x + mixer->forward(input_layernorm(x), in, cache);
+  if (cross_attn && in.media() != nullptr) h = cross_attn(h, *in.media());  // adds its own gated residual
   auto normed = post_attention_layernorm(h);
   return h + (moe ? moe(normed) : mlp(normed));
 }

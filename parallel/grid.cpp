@@ -31,6 +31,26 @@ absl::Status CheckEncoderLayout(const ModelSpec& m, const Layout& l) {
   return absl::OkStatus();
 }
 
+// Sequence parallelism splits the sequence over the tp group, and the encoders' features replace embeddings
+// that would already be split, so it needs tp > 1, a divisible train.seq_len, and a text-only model.
+absl::Status CheckSequenceParallel(const Recipe& r) {
+  if (!r.parallel.sequence) return absl::OkStatus();
+  const int64_t tp = r.parallel.tensor;
+  if (tp < 2) {
+    return BadInput(absl::StrCat("parallel.sequence=true needs parallel.tensor > 1 (it splits the sequence over the "
+                                 "tensor-parallel group), got parallel.tensor=", tp));
+  }
+  if (r.train.seq_len % tp != 0) {
+    return BadInput(absl::StrCat("parallel.sequence=true: train.seq_len (", r.train.seq_len,
+                                 ") is not divisible by parallel.tensor (", tp, ")"));
+  }
+  if (r.model.IsMultimodal()) {
+    return BadInput("parallel.sequence=true: a multimodal model (model.vision.layers or model.audio.layers > 0) "
+                    "places its media features in the whole sequence; sequence parallelism is text-only for now");
+  }
+  return absl::OkStatus();
+}
+
 // tp, pp and ep as the recipe sets them (dp is left for the world size to decide).
 Layout RecipeDegrees(const Recipe& r) {
   Layout l;
@@ -52,6 +72,7 @@ absl::Status CheckLayoutShapes(const Recipe& r) {
   if (!m.IsMoe() || m.moe_every > 1) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.ffn, "model.ffn"));
   if (m.shared_ffn > 0) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.shared_ffn, "model.shared_ffn"));
   ZEN_RETURN_IF_ERROR(CheckEncoderLayout(m, l));
+  ZEN_RETURN_IF_ERROR(CheckSequenceParallel(r));
   if (m.layers < l.pp) {
     return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
                                  ") is fewer than the pipeline stages"));
@@ -78,7 +99,9 @@ absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   }
   l.dp = world_size / (l.tp * l.cp * l.pp);
   ZEN_RETURN_IF_ERROR(CheckLayoutShapes(r));
-  ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.dp, "the data-parallel size (world / (tensor × pipeline))"));
+  // The expert group folds over a stage's tp × cp × dp ranks (Megatron-Core's MoE parallel folding).
+  ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.tp * l.cp * l.dp,
+                              "the ranks of a pipeline stage (tensor × data-parallel = world / pipeline)"));
   const int64_t dp_batch = r.train.micro_batch_size * l.dp;
   if (r.train.global_batch_size % dp_batch != 0) {
     return BadInput(absl::StrCat("train.global_batch_size (", r.train.global_batch_size,
@@ -102,8 +125,9 @@ Coordinates Locate(const Layout& l, int64_t rank) {
   c.cp = (rank / l.tp) % l.cp;
   c.dp = (rank / (l.tp * l.cp)) % l.dp;
   c.pp = rank / (l.tp * l.cp * l.dp);
-  c.ep = c.dp % l.ep;
-  c.edp = c.dp / l.ep;
+  const int64_t in_stage = rank % (l.tp * l.cp * l.dp);  // tp fastest, then cp, then dp
+  c.ep = in_stage % l.ep;
+  c.edp = in_stage / l.ep;
   return c;
 }
 
@@ -112,14 +136,17 @@ absl::StatusOr<std::unique_ptr<Grid>> Grid::Build(const Recipe& recipe, Communic
   std::unique_ptr<Grid> g(new Grid(world, layout));
   const Coordinates c = Locate(layout, world.rank());
   g->coords_ = c;
+  g->sequence_parallel_ = recipe.parallel.sequence;
   // Each split: the color names the group (all the other coordinates), the key orders ranks inside it.
   // With cp = 1, c.cp = 0 and every color is what it was before cp existed.
   const int64_t tp = layout.tp, cp = layout.cp, dp = layout.dp;
   g->tp_ = world.Split(c.cp + cp * (c.dp + dp * c.pp), c.tp, "tp");
   g->dp_ = world.Split(c.tp + tp * (c.cp + cp * c.pp), c.dp, "dp");
   g->pp_ = world.Split(c.tp + tp * (c.cp + cp * c.dp), c.pp, "pp");
-  g->ep_ = world.Split(c.tp + tp * (c.cp + cp * (c.edp + dp * c.pp)), c.ep, "ep");
-  g->edp_ = world.Split(c.tp + tp * (c.cp + cp * (c.ep + layout.ep * c.pp)), c.edp, "edp");
+  // Expert groups: ep consecutive ranks of a stage; expert-data-parallel: the stage's ranks with the same ep.
+  const int64_t expert_groups = tp * cp * dp / layout.ep;
+  g->ep_ = world.Split(c.edp + expert_groups * c.pp, c.ep, "ep");
+  g->edp_ = world.Split(c.ep + layout.ep * c.pp, c.edp, "edp");
   if (cp > 1) {
     g->cp_ = world.Split(c.tp + tp * (c.dp + dp * c.pp), c.cp, "cp");
     g->dp_cp_ = world.Split(c.tp + tp * c.pp, c.cp + cp * c.dp, "dp_cp");

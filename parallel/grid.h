@@ -1,4 +1,4 @@
-// The rank grid: every rank's coordinates (tp, cp, dp, pp, and ep × edp within dp) in Megatron-Core's
+// The rank grid: every rank's coordinates (tp, cp, dp, pp, and ep × edp folded over tp × cp × dp) in Megatron-Core's
 // order (tp fastest, pp slowest), one communicator per dimension, and the groups named by what they are
 // for: gradient sync, loss normalisation, the expert groups, and the bundle the model is built with.
 // CheckLayout checks the degrees against the world size and the model's shapes before any rank talks to
@@ -21,8 +21,10 @@ struct Layout {
   int64_t world() const { return tp * cp * pp * dp; }
 };
 
-// Where one rank sits. rank = tp + tp_size * (cp + cp_size * (dp + dp_size * pp)); within dp, ep is the
-// fast index: dp = edp * ep_size + ep, so an expert group is ep_size consecutive data-parallel ranks.
+// Where one rank sits. rank = tp + tp_size * (cp + cp_size * (dp + dp_size * pp)). The experts fold over
+// a stage's tp × cp × dp ranks (Megatron-Core's MoE parallel folding): with f = rank mod (tp × cp × dp),
+// ep = f mod ep_size and edp = f / ep_size, so an expert group is ep_size consecutive ranks of a stage,
+// tp ranks first (docs/moe.md).
 struct Coordinates {
   int64_t tp = 0, pp = 0, dp = 0, ep = 0, edp = 0, cp = 0;
 };
@@ -51,7 +53,11 @@ class Grid {
   Communicator& pp() { return *pp_; }
   Communicator& ep() { return *ep_; }
   Communicator& edp() { return *edp_; }  // ranks holding the same experts: expert gradients average here
-  TpGroup TensorGroup() { return TpGroup{tp_.get(), coords_.tp, layout_.tp}; }
+  TpGroup TensorGroup() {
+    TpGroup g{tp_.get(), coords_.tp, layout_.tp};
+    g.sequence_parallel = sequence_parallel_;  // parallel.sequence
+    return g;
+  }
   CpGroup ContextGroup() { return CpGroup{cp_.get(), coords_.cp, layout_.cp}; }
   // What the model is built with: its tensor-, context- and expert-parallel groups.
   ModelGroups GroupsForModel() {
@@ -83,6 +89,7 @@ class Grid {
   Communicator& world_;
   Layout layout_;
   Coordinates coords_;
+  bool sequence_parallel_ = false;
   std::unique_ptr<Communicator> tp_, dp_, pp_, ep_, edp_;
   std::unique_ptr<Communicator> cp_, dp_cp_;  // only when cp > 1: a group of one needs no communicator
 };

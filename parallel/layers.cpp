@@ -2,7 +2,8 @@
 
 #include <cmath>
 
-#include "data/batch.h"         // defines: kIgnoreLabel
+#include "data/loader/batch.h"  // defines: kIgnoreLabel
+#include "parallel/communicator.h"
 #include "parallel/mappings.h"  // defines: CopyTo/ReduceFrom/GatherFrom/ScatterToTensorParallelRegion
 
 namespace zen {
@@ -33,6 +34,49 @@ ParamInfo LinearParamInfo(const TpGroup& tp, int64_t dim_when_split, bool partia
   return info;
 }
 
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// y = gather_sequence(x) W^T without keeping the gathered input: backward gathers it again, as
+// Megatron-Core's linear does under sequence parallelism, so a column-parallel linear holds only its
+// (..., T/tp, in) shard for the weight gradient (q, k and v would otherwise each keep a whole copy).
+// x: (..., T/tp, in), w: (out_local, in) -> (..., T, out_local).
+struct SequenceGatheredLinear : torch::autograd::Function<SequenceGatheredLinear> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const TpGroup& tp) {
+    ctx->saved_data["comm"] = reinterpret_cast<int64_t>(tp.comm);
+    ctx->saved_data["rank"] = tp.rank;
+    ctx->saved_data["size"] = tp.size;
+    ctx->save_for_backward({x, w});
+    return torch::linear(GatherFromSequenceParallelRegion(x, tp), w);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    TpGroup tp;
+    tp.comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    tp.rank = ctx->saved_data["rank"].toInt();
+    tp.size = ctx->saved_data["size"].toInt();
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& x = saved[0];
+    const torch::Tensor& w = saved[1];
+    const torch::Tensor gy = grad[0];  // (..., T, out_local), in the forward's compute dtype (autocast)
+    torch::Tensor gx, gw;
+    if (ctx->needs_input_grad(0)) {  // (..., T, in) partial over tp -> this rank's (..., T/tp, in) of the sum
+      gx = ReduceScatterToSequenceParallelRegion(gy.matmul(w.to(gy.scalar_type())), tp).to(x.scalar_type());
+    }
+    if (ctx->needs_input_grad(1)) {  // (out_local, in) = gy^T x over every position of the whole sequence
+      const torch::Tensor full = GatherFromSequenceParallelRegion(x, tp).to(gy.scalar_type());
+      gw = gy.reshape({-1, gy.size(-1)}).t().mm(full.reshape({-1, full.size(-1)})).to(w.scalar_type());
+    }
+    return {gx, gw, torch::Tensor()};
+  }
+};
+
+// x W^T where a tensor-parallel region starts (x copied in, or gathered along the sequence).
+torch::Tensor RegionInputLinear(const torch::Tensor& x, const torch::Tensor& w, const TpGroup& tp) {
+  if (tp.sequence_parallel && tp.size > 1) return SequenceGatheredLinear::apply(x, w, tp);
+  return torch::linear(CopyToTensorParallelRegion(x, tp), w);
+}
+
 ParamInfo AdapterInfo(ParamInfo info) {
   info.adapter = true;
   info.init = InitRule::kKeep;  // drawn by AttachLora
@@ -47,7 +91,11 @@ SkipLayerInit::~SkipLayerInit() { skip_layer_init = previous_; }
 
 ParallelLinearBase::ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp,
                                        bool bias)
-    : tp_(tp), in_(in), out_(out), weight_split_dim_(weight_split_dim) {
+    : tp_(tp),
+      gathers_sequence_(weight_split_dim == 0 && tp.sequence_parallel && tp.size > 1),
+      in_(in),
+      out_(out),
+      weight_split_dim_(weight_split_dim) {
   const int64_t out_local = weight_split_dim == 0 ? LocalSize(out, tp, "out_features") : out;
   const int64_t in_local = weight_split_dim == 1 ? LocalSize(in, tp, "in_features") : in;
   weight = RegisterParameter("weight", InitialWeight(out_local, in_local),
@@ -92,11 +140,16 @@ void ParallelLinearBase::MergeLora() {
   lora_ = LoraAdapter{};
 }
 
+torch::Tensor ParallelLinearBase::InputLinear(const torch::Tensor& x, const torch::Tensor& w) {
+  return gathers_sequence_ ? SequenceGatheredLinear::apply(x, w, tp_) : torch::linear(x, w);
+}
+
 torch::Tensor ParallelLinearBase::LocalForward(const torch::Tensor& x) {
-  auto y = torch::linear(x, weight);  // (..., out_local)
+  auto y = InputLinear(x, weight);  // (..., out_local)
   if (!HasLora()) return y;
+  // Under sequence parallelism the dropout mask is drawn over this rank's sequence shard.
   auto h = lora_.dropout > 0 ? torch::dropout(x, lora_.dropout, is_training()) : x;
-  auto low = torch::linear(h, lora_A);                  // (..., r); a partial sum when row-parallel
+  auto low = InputLinear(h, lora_A);                    // (..., r); a partial sum when row-parallel
   return y + torch::linear(low, lora_B) * lora_.scale;  // B's product keeps it partial, reduced with y
 }
 
@@ -105,7 +158,8 @@ ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, cons
     : ParallelLinearBase(in, out, /*weight_split_dim=*/0, tp, bias), gather_output_(gather_output) {}
 
 torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
-  auto y = LocalForward(CopyToTensorParallelRegion(x, tp_));  // (..., out/tp)
+  // (..., out/tp); under sequence parallelism x is (..., T/tp, in) and each product gathers it.
+  auto y = LocalForward(gathers_sequence_ ? x : CopyToTensorParallelRegion(x, tp_));
   if (bias.defined()) y = y + bias;                           // this rank's slice of the bias
   return gather_output_ ? GatherFromTensorParallelRegion(y, tp_) : y;
 }
@@ -116,7 +170,7 @@ RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, const TpGr
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
   auto x_local = input_is_parallel_ ? x : ScatterToTensorParallelRegion(x, tp_);  // (..., in/tp)
-  auto y = ReduceFromTensorParallelRegion(LocalForward(x_local), tp_);            // (..., out)
+  auto y = LeaveTensorParallelRegion(LocalForward(x_local), tp_);  // (..., out), or (..., T/tp, out) under SP
   return bias.defined() ? y + bias : y;  // added once, after the sum
 }
 
@@ -133,11 +187,12 @@ torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& tokens) {
   const int64_t begin = tp_.ShardBegin(vocab_);
   auto outside = tokens.lt(begin).logical_or(tokens.ge(begin + weight.size(0)));
   auto rows = torch::embedding(weight, (tokens - begin).masked_fill(outside, 0));  // (..., C)
-  return ReduceFromTensorParallelRegion(rows.masked_fill(outside.unsqueeze(-1), 0.0), tp_);
+  // (..., C); under sequence parallelism (B, T/tp, C): each rank keeps its slice of the sequence.
+  return LeaveTensorParallelRegion(rows.masked_fill(outside.unsqueeze(-1), 0.0), tp_);
 }
 
 torch::Tensor VocabParallelEmbeddingImpl::Unembed(const torch::Tensor& hidden) {
-  return torch::linear(CopyToTensorParallelRegion(hidden, tp_), weight);  // (..., vocab/tp)
+  return RegionInputLinear(hidden, weight, tp_);  // (..., vocab/tp); the whole sequence under SP
 }
 
 torch::Tensor VocabParallelCrossEntropySum(const torch::Tensor& logits, const torch::Tensor& labels,

@@ -3,6 +3,10 @@
 //   ColumnParallelLinear: W[out_begin:out_end, :]  x: (..., in)      -> y: (..., out/tp) (or gathered)
 //   RowParallelLinear:    W[:, in_begin:in_end]    x: (..., in/tp)   -> y: (..., out), summed over ranks
 //   VocabParallelEmbedding: E[v_begin:v_end, :]    tokens: (...)     -> (..., hidden), summed over ranks
+// Under sequence parallelism (TpGroup::sequence_parallel) what lies outside the layers is split along the
+// sequence: a column-parallel linear takes x: (..., T/tp, in) and all-gathers it, a row-parallel one and the
+// embedding reduce-scatter their sum to (..., T/tp, out), and the tied head gathers like a column-parallel
+// linear, so its logits cover the whole sequence.
 // The linears may carry a bias (Qwen3 has none; the Omni encoders do: split with the output rows of a
 // column-parallel linear, added once after the sum of a row-parallel one) and a LoRA adapter, applied
 // inside forward so that the sharded result equals the unsharded y = x W^T + b + scale * B A dropout(x).
@@ -56,12 +60,16 @@ class ParallelLinearBase : public ParamModule {
  protected:
   // weight_split_dim: 0 = output rows are split (column-parallel), 1 = input columns (row-parallel).
   ParallelLinearBase(int64_t in, int64_t out, int64_t weight_split_dim, const TpGroup& tp, bool bias);
-  // x: (..., in_local) -> (..., out_local): this rank's x W^T plus its adapter term.
+  // x: (..., in_local) -> (..., out_local): this rank's x W^T plus its adapter term. A column-parallel
+  // linear under sequence parallelism takes x: (..., T/tp, in) and gathers the sequence in each product.
   torch::Tensor LocalForward(const torch::Tensor& x);
 
   TpGroup tp_;
+  bool gathers_sequence_;  // column-parallel under sequence parallelism: x arrives as its sequence shard
 
  private:
+  torch::Tensor InputLinear(const torch::Tensor& x, const torch::Tensor& w);  // x w^T, gathering if needed
+
   int64_t in_, out_;
   int64_t weight_split_dim_;
   LoraAdapter lora_;

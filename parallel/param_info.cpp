@@ -19,6 +19,7 @@ void ForEachModule(const torch::nn::Module& model, Visit visit) {
 torch::Tensor& ParamModule::RegisterParameter(const std::string& name, torch::Tensor tensor, ParamInfo info,
                                               bool requires_grad) {
   info.expert = info.expert || expert_;
+  if (token_shared_ && info.split_dim < 0 && !info.expert) info.grad_partial_over.tp = true;
   infos_[name] = info;
   return register_parameter(name, std::move(tensor), requires_grad);
 }
@@ -37,6 +38,13 @@ const ParamInfo& ParamModule::param_info(const std::string& name) const {
 void ParamModule::MarkExpert() {
   expert_ = true;
   for (auto& [name, info] : infos_) info.expert = true;
+}
+
+void ParamModule::MarkTokenShared() {
+  token_shared_ = true;
+  for (auto& [name, info] : infos_) {
+    if (info.split_dim < 0 && !info.expert) info.grad_partial_over.tp = true;
+  }
 }
 
 std::map<std::string, ParamInfo> ParamInfos(const torch::nn::Module& model) {
@@ -62,11 +70,25 @@ std::vector<std::string> UndeclaredParameters(const torch::nn::Module& model) {
   return names;
 }
 
-void MarkExperts(torch::nn::Module& module) {
-  if (auto* declaring = dynamic_cast<ParamModule*>(&module)) declaring->MarkExpert();
+namespace {
+
+// Calls mark(param_module) on `module` and every ParamModule under it.
+template <typename Mark>
+void ForEachParamModule(torch::nn::Module& module, Mark mark) {
+  if (auto* declaring = dynamic_cast<ParamModule*>(&module)) mark(*declaring);
   for (const auto& m : module.modules(/*include_self=*/false)) {
-    if (auto* declaring = dynamic_cast<ParamModule*>(m.get())) declaring->MarkExpert();
+    if (auto* declaring = dynamic_cast<ParamModule*>(m.get())) mark(*declaring);
   }
+}
+
+}  // namespace
+
+void MarkExperts(torch::nn::Module& module) {
+  ForEachParamModule(module, [](ParamModule& m) { m.MarkExpert(); });
+}
+
+void MarkTokenShared(torch::nn::Module& module) {
+  ForEachParamModule(module, [](ParamModule& m) { m.MarkTokenShared(); });
 }
 
 }  // namespace zen

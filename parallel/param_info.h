@@ -64,10 +64,14 @@ class ParamModule : public torch::nn::Module {
   const std::map<std::string, ParamInfo>& param_infos() const { return infos_; }
   // Every parameter this module holds, and those it registers later, is a routed expert's.
   void MarkExpert();
+  // Every whole (split_dim -1), non-expert parameter this module holds or registers later has a gradient
+  // partial over tp: the module runs on this tp rank's share of the tokens.
+  void MarkTokenShared();
 
  private:
   std::map<std::string, ParamInfo> infos_;
   bool expert_ = false;
+  bool token_shared_ = false;
 };
 
 // For every parameter of `model` (its full dotted name, as named_parameters gives it), its ParamInfo.
@@ -78,5 +82,11 @@ std::vector<std::string> UndeclaredParameters(const torch::nn::Module& model);
 
 // Marks every parameter under `module` (itself included) as a routed expert's: the MoE block's experts.
 void MarkExperts(torch::nn::Module& module);
+
+// ParamModule::MarkTokenShared on every module under `module` (itself included): a part that each
+// tensor-parallel rank runs on its own share of the tokens (the norms under sequence parallelism, the MoE
+// router), so its whole parameters' gradients are summed over tp before the update. Routed experts are
+// left out: the expert-data-parallel group, which holds every rank with the same experts, sums theirs.
+void MarkTokenShared(torch::nn::Module& module);
 
 }  // namespace zen

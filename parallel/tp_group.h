@@ -15,6 +15,10 @@ struct TpGroup {
   // A layer every rank holds whole inside a tensor-parallel model (the MoE router and experts): it
   // splits nothing, and its parameters count as replicated, not as shards of a tp=1 model.
   bool replicated = false;
+  // Megatron's sequence parallelism (parallel.sequence): outside the tensor-parallel regions (norms,
+  // residual adds) activations are split along the sequence over this group, so a region is entered by
+  // an all-gather along the sequence and left by a reduce-scatter (parallel/mappings.h).
+  bool sequence_parallel = false;
 
   static TpGroup Replicated() {
     TpGroup g;

@@ -29,6 +29,8 @@ WorldInfo WorldFromEnvironment() {
 
 int64_t IntraOpThreads(const TrainSpec& train, const WorldInfo& world) {
   if (train.threads > 0) return train.threads;
+  // "4" or OpenMP's nested list "4,2", whose first entry is the outer level's.
+  if (const int64_t omp = FirstSet({"OMP_NUM_THREADS"}, 0); omp > 0) return omp;
   const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
   return std::max<int64_t>(1, cores / std::max<int64_t>(1, world.local_size));
 }

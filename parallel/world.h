@@ -18,7 +18,8 @@ struct WorldInfo {
 // OMPI_COMM_WORLD_* under mpirun, SLURM_* under srun; a single process otherwise.
 WorldInfo WorldFromEnvironment();
 
-// train.threads when set, else the node's cores divided by the ranks on the node (at least 1).
+// train.threads when set, else OMP_NUM_THREADS when set (a positive count), else the node's cores divided
+// by the ranks on the node (at least 1).
 int64_t IntraOpThreads(const TrainSpec& train, const WorldInfo& world);
 
 }  // namespace zen

@@ -8,12 +8,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
-#include "checkpoints/tp_slice.h"  // defines: TpSlice
+#include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
+#include "checkpoints/tp_slice.h"   // defines: TpSlice
 #include "core/derived.h"
 #include "core/log.h"
-#include "data/sha256.h"
-#include "parallel/layers.h"      // defines: TpShard
-#include "parallel/param_info.h"  // defines: ParamInfos
+#include "data/common/sha256.h"
+#include "parallel/layers.h"        // defines: TpShard
+#include "parallel/param_info.h"    // defines: ParamInfos
 
 namespace zen {
 namespace {
@@ -21,12 +22,14 @@ namespace {
 std::string CheckpointRoot(const Recipe& r) { return r.output_dir + "/checkpoints"; }
 
 // Whether this rank writes a tensor of `param` cut along `split_dim` (-1: whole on every tp rank). Copies
-// are written once: tp rank 0 for unsplit tensors, the first stage for a tied embedding, and dp rank 0
-// (edp rank 0 for routed experts) for what every data-parallel replica holds; under ZeRO-1 optimizer
+// are written once: edp rank 0 for routed experts, tp rank 0 for other unsplit tensors, the first stage for
+// a tied embedding, and dp rank 0 for what every data-parallel replica holds; under ZeRO-1 optimizer
 // state lives only on its owner, which writes it.
 bool Writes(const TrainState& s, const std::string& param, const ParamInfo& info, int64_t split_dim,
             bool on_every_replica) {
   const Coordinates& c = s.grid->coords();
+  // A routed expert's copies are its expert-data-parallel group, which may span tp ranks (parallel/grid.h).
+  if (info.expert && on_every_replica) return c.edp == 0;
   if ((split_dim < 0 || s.grid->layout().tp == 1) && c.tp != 0) return false;
   if (s.tied_embedding.defined() && s.model->stage().has_head && param == "model.embed_tokens.weight") return false;
   if (!on_every_replica) return true;
@@ -41,6 +44,8 @@ CheckpointLayout LayoutOf(const TrainState& s) {
 }
 
 }  // namespace
+
+bool SavesAdaptersOnly(const Recipe& r) { return r.lora.enabled && !r.model.checkpoint.empty(); }
 
 std::string ModelFingerprint(const Recipe& r) {
   const ModelSpec& m = r.model;
@@ -66,7 +71,9 @@ std::vector<SavedSlice> SlicesToSave(TrainState& s) {
   const TpGroup tp = s.grid->TensorGroup();
   const auto infos = ParamInfos(*s.model);
   std::vector<SavedSlice> mine;
+  const bool adapters_only = SavesAdaptersOnly(s.recipe);
   for (const auto& item : s.model->named_parameters()) {
+    if (adapters_only && !item.value().requires_grad()) continue;  // the frozen base is model.checkpoint's
     const ParamInfo& info = infos.at(item.key());
     if (!Writes(s, item.key(), info, info.split_dim, /*on_every_replica=*/true)) continue;
     mine.push_back(TpSlice("model/" + item.key(), item.value(), info.split_dim, tp));
@@ -93,6 +100,7 @@ CheckpointInfo InfoOf(const TrainState& s, int64_t step, int64_t skipped_steps) 
   info.layout = LayoutOf(s);
   info.model_fingerprint = ModelFingerprint(s.recipe);
   info.recipe = s.recipe.path;
+  info.base_files = s.base_files;
   return info;
 }
 
@@ -147,10 +155,13 @@ absl::Status CheckSameModel(const CheckpointReader& reader, const Recipe& recipe
 absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
   const CheckpointManifest& m = reader.manifest();
   ZEN_RETURN_IF_ERROR(CheckSameModel(reader, s.recipe, "use another output_dir or train.resume=false"));
+  ZEN_RETURN_IF_ERROR(CheckBaseOf(reader, s.recipe.model.checkpoint));
   const TpGroup tp = s.grid->TensorGroup();
   const auto infos = ParamInfos(*s.model);
   torch::NoGradGuard no_grad;
   for (auto& item : s.model->named_parameters()) {
+    // An adapter-only checkpoint's frozen base was loaded from model.checkpoint (BuildModel), checked above.
+    if (m.AdapterOnly() && !item.value().requires_grad() && !reader.Has("model/" + item.key())) continue;
     ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("model/" + item.key()));
     torch::Tensor mine = TpShard(full, infos.at(item.key()).split_dim, tp);
     if (mine.sizes() != item.value().sizes()) {

@@ -4,6 +4,9 @@
 //                          ones, the first stage for a tied embedding;
 //   optim/<param>.exp_avg, .exp_avg_sq, .step   AdamW's state, by the same rule (under ZeRO-1 by its owner);
 //   rng/rank-<r>           each rank's torch generator state.
+// Adapter-only (SavesAdaptersOnly: LoRA on a model.checkpoint base): model/ holds only the trainable
+// parameters, and the manifest the base's fingerprint (checkpoints/base_fingerprint.h); resume and export
+// read the frozen base from model.checkpoint again, after checking it is the same.
 // Loading assembles each whole tensor and keeps this rank's slice, so the layout may differ from the
 // one that saved (resharding); the generators are restored only when it does not.
 #pragma once
@@ -14,6 +17,9 @@
 #include "trainer/train_state.h"
 
 namespace zen {
+
+// LoRA on a frozen base from model.checkpoint: checkpoints hold the adapters, not the base.
+bool SavesAdaptersOnly(const Recipe& recipe);
 
 // sha256 over the model's shapes and the LoRA settings: a checkpoint of another model is refused.
 std::string ModelFingerprint(const Recipe& recipe);

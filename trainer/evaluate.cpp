@@ -4,8 +4,10 @@
 
 #include "core/log.h"
 #include "parallel/pipeline_schedule.h"
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength
 #include "trainer/checkpointing.h"
 #include "trainer/model_stage.h"
+#include "trainer/precision.h"  // defines: ComputesInBf16
 #include "trainer/rank_setup.h"
 
 namespace zen {
@@ -35,11 +37,12 @@ std::vector<Score> ScoreBatches(TrainState& s, const std::vector<Batch>& batches
     const int64_t i = c.dp + k * l.dp;
     const Batch& b = i < n ? batches[i] : batches[0];
     mine.push_back(b.To(s.device));
-    shapes.push_back({b.tokens.size(0), b.tokens.size(1), s.recipe.model.hidden});
+    // The hidden states between stages hold a sequence shard under sequence parallelism.
+    shapes.push_back({b.tokens.size(0), LocalSequenceLength(b.tokens.size(1), s.grid->TensorGroup()), s.recipe.model.hidden});
   }
   s.model->eval();
-  ModelStage stage(s.model, mine, /*denominator=*/1.0, s.recipe.train.dtype == "bf16", /*poison_loss=*/false);
-  RunForwardOnly(stage, s.grid->pp(), shapes, torch::TensorOptions().device(s.device));
+  ModelStage stage(s.model, mine, /*denominator=*/1.0, ComputesInBf16(s.recipe.train), /*poison_loss=*/false);
+  RunForwardOnly(stage, s.grid->pp(), shapes, ActivationOptions(s.recipe.train, s.device));
   s.model->train();
   // (batch, [loss sum, tokens]): filled by the last stage's tp rank 0 of the owning replica, summed over all.
   torch::Tensor table = torch::zeros({static_cast<int64_t>(batches.size()), 2}, torch::kDouble);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/recipe.h"
-#include "data/batch.h"
+#include "data/loader/batch.h"
 #include "trainer/train_state.h"
 
 namespace zen {

@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "core/recipe.h"
-#include "data/batch.h"
+#include "data/loader/batch.h"
 #include "models/qwen3.h"
 #include "parallel/grid.h"
 #include "parallel/pipeline_schedule.h"

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoints/base_fingerprint.h"  // defines: FingerprintHfFolder
 #include "checkpoints/hf_checkpoint.h"
 #include "core/log.h"
 #include "models/lora.h"
@@ -11,7 +12,9 @@
 #include "parallel/local_communicator.h"
 #include "parallel/mpi_communicator.h"
 #include "parallel/nccl_communicator.h"
+#include "parallel/param_storage.h"  // defines: ApplyParamStorage
 #include "parallel/zero.h"
+#include "trainer/checkpointing.h"  // defines: SavesAdaptersOnly
 #include "trainer/model_stage.h"
 
 namespace zen {
@@ -57,15 +60,19 @@ absl::Status OpenRank(TrainState& s, const WorldInfo& world) {
 
 absl::Status BuildModel(TrainState& s) {
   const Recipe& r = s.recipe;
-  ZEN_RETURN_IF_ERROR(CheckSupported(r.model));
   // The same seed on every rank: each draws the full initial weights' stream and keeps its slice.
   torch::manual_seed(r.train.seed);
   const ModelGroups groups = s.grid->GroupsForModel();
   const TpGroup& tp = groups.tp;
   const Layout& layout = s.grid->layout();
   ZEN_ASSIGN_OR_RETURN(s.schedule, ParseSchedule(r.parallel.schedule));
-  s.model = Qwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe);
+  ZEN_ASSIGN_OR_RETURN(s.model, MakeQwen3(r.model, groups, ChooseStage(r, layout, s.grid->coords().pp), r.moe));
+  s.model->set_layer_runner(LayerRunner(RecomputePolicyFor(r.train)));  // docs/memory.md
+  s.model->set_loss_chunk_tokens(r.train.loss_chunk_tokens);
+  // Stored in train.param_dtype before any weights are loaded: the base goes from its file straight into bf16.
+  ApplyParamStorage(*s.model, ParamStorageDtype(r.train.param_dtype), /*frozen_too=*/r.lora.enabled);
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
+  if (SavesAdaptersOnly(r)) { ZEN_ASSIGN_OR_RETURN(s.base_files, FingerprintHfFolder(r.model.checkpoint)); }
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
   s.model->to(s.device);
 

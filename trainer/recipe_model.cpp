@@ -9,7 +9,6 @@
 namespace zen {
 
 absl::StatusOr<RecipeModel> LoadRecipeModel(const Recipe& recipe) {
-  ZEN_RETURN_IF_ERROR(CheckSupported(recipe.model));
   RecipeModel loaded;
   const absl::StatusOr<std::string> latest = LatestCheckpoint(recipe.output_dir + "/checkpoints");
   if (latest.ok()) {
@@ -21,7 +20,8 @@ absl::StatusOr<RecipeModel> LoadRecipeModel(const Recipe& recipe) {
     return latest.status();
   } else if (!recipe.model.checkpoint.empty()) {
     // A Hugging Face folder holds no adapters: attaching fresh ones (B = 0) would change nothing.
-    loaded.model = Qwen3(recipe.model, TpGroup{}, StageRange::Whole(recipe.model), recipe.moe);
+    ZEN_ASSIGN_OR_RETURN(loaded.model,
+                         MakeQwen3(recipe.model, ModelGroups{}, StageRange::Whole(recipe.model), recipe.moe));
     ZEN_RETURN_IF_ERROR(LoadHfWeights(recipe.model.checkpoint, *loaded.model, TpGroup{}));
     loaded.source = recipe.model.checkpoint;
   } else {

@@ -8,7 +8,7 @@
 
 #include "core/log.h"
 #include "core/recipe_loader.h"
-#include "data/demo_task.h"
+#include "data/loader/demo_task.h"
 #include "trainer/metrics.h"
 
 namespace zen {

@@ -26,7 +26,7 @@ struct RankShare {
 absl::Status PrepareOutputDir(const Recipe& recipe, int64_t resumed_step = 0);
 
 // Writes config.resolved.yaml, run.json and, on the demo task, demo_held_out.jsonl: one line
-// {"prompt": "What is 0+18?", "answer": "18"} per held-out pair (data/demo_task.h), the input of
+// {"prompt": "What is 0+18?", "answer": "18"} per held-out pair (data/loader/demo_task.h), the input of
 // `zen generate --chat --input` that scripts/demo.sh scores.
 absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const std::vector<RankShare>& ranks);
 

@@ -8,7 +8,7 @@
 
 #include "checkpoints/checkpoint.h"
 #include "core/recipe.h"
-#include "data/source.h"
+#include "data/loader/source.h"
 #include "models/qwen3.h"
 #include "parallel/communicator.h"
 #include "parallel/data_parallel.h"
@@ -38,7 +38,8 @@ struct TrainState {
   torch::Tensor tied_embedding;  // pp > 1 with tied embeddings: this end's copy (first or last stage)
   int64_t tied_peer = -1;        // the pipeline rank holding the other copy
   std::unique_ptr<DataSource> data;
-  std::unique_ptr<AsyncCheckpointWriter> async_checkpoint;  // checkpoint.async: the save in flight
+  std::unique_ptr<AsyncCheckpointWriter> async_checkpoint;
+  std::vector<BaseFile> base_files;  // adapter-only checkpoints: the fingerprint of the base loaded at setup  // checkpoint.async: the save in flight
   int64_t total_steps = 0;
   int64_t start_step = 0;      // steps already done (resumed from a checkpoint)
   int64_t skipped_before = 0;  // non-finite steps skipped before the resumed checkpoint

@@ -2,9 +2,11 @@
 #include <cmath>
 
 #include "core/derived.h"
+#include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength
 #include "parallel/zero.h"
 #include "trainer/grad_clip.h"
 #include "trainer/model_stage.h"
+#include "trainer/precision.h"  // defines: ComputesInBf16
 #include "trainer/train_state.h"
 
 namespace zen {
@@ -65,7 +67,7 @@ void SumTiedEmbeddingGrads(TrainState& s) {
 }
 
 // MoE: the routing statistics of the step, summed over micro-batches, the ranks holding other tokens
-// (the loss group) and pipeline stages (tp ranks route the same tokens, so they are not summed over tp).
+// (the loss group) and pipeline stages (each MoE layer already summed its tp ranks' shares of the tokens).
 void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   MoeStats* stats = s.model->moe_stats();
   const int64_t experts = s.recipe.model.experts;
@@ -102,10 +104,11 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
     stats->Reset(s.recipe.model.experts);
     stats->aux_scale = 1.0 / micro_batches;
   }
-  ModelStage stage(s.model, micro, denominator, t.dtype == "bf16", s.poison_loss);
+  ModelStage stage(s.model, micro, denominator, ComputesInBf16(t), s.poison_loss);
   const PipelineStats pipeline =
       RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
-                  {t.micro_batch_size, t.seq_len, s.recipe.model.hidden}, torch::TensorOptions().device(s.device));
+                  {t.micro_batch_size, LocalSequenceLength(t.seq_len, s.grid->TensorGroup()), s.recipe.model.hidden},
+                  ActivationOptions(t, s.device));
   result.pipeline_wait_s = pipeline.wait_s;
   result.peak_in_flight = pipeline.peak_in_flight;
   // Only the last stage computed losses; the others add zero.

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/tokenizer.h"
-#include "data/worker_pool.h"
+#include "data/common/worker_pool.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace {
 

@@ -15,9 +15,10 @@ export OMP_NUM_THREADS=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=6 train.seq_len=64
-      train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 checkpoint.interval=2 lora.dropout=0.1)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=6
+      train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 checkpoint.interval=2
+      lora.dropout=0.1)
 
 train() {  # train DIR [OVERRIDES...]: exit status in $rc, stdout and stderr in DIR.log
   local dir=$1

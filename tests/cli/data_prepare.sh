@@ -70,9 +70,10 @@ set -e
 [ "$rc" -eq 2 ] || { echo "empty input: expected exit 2, got $rc"; exit 1; }
 
 # Train on the prepared chat data (tiny model, a few steps).
-tiny=(data.path="$work/shards" tokenizer.path=bytes model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2
-      model.head_dim=16 model.ffn=128 model.vocab=512 optim.warmup_steps=0 train.max_steps=4 train.seq_len=128
-      train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 output_dir="$work/run")
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.path="$work/shards" tokenizer.path=bytes model.layers=2 "${nano_tiny[@]}" optim.warmup_steps=0
+      train.max_steps=4 train.seq_len=128 train.global_batch_size=4 train.micro_batch_size=2 train.threads=1
+      output_dir="$work/run")
 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}"
 [ "$(wc -l < "$work/run/metrics.jsonl")" -eq 4 ] || { echo "train on prepared data: expected 4 steps"; exit 1; }
 

@@ -51,9 +51,9 @@ print("prepare --recipe: %d documents, %d tokens, %d trained; --loss-mask all ov
 PY
 
 # The run's length comes from the prepared data: train.epochs passes over it.
-tiny=(model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16 model.ffn=128
-      model.vocab=512 optim.warmup_steps=0 train.seq_len=128 train.global_batch_size=4 train.micro_batch_size=2
-      train.epochs=1 train.threads=1)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(model.layers=2 "${nano_tiny[@]}" optim.warmup_steps=0 train.seq_len=128 train.global_batch_size=4
+      train.micro_batch_size=2 train.epochs=1 train.threads=1)
 "$zen" validate recipe.yaml "${tiny[@]}" --json > validate.json
 "$zen" train recipe.yaml "${tiny[@]}" output_dir=run > train.log 2>&1 || { cat train.log; exit 1; }
 "$zen" validate recipe.yaml "${tiny[@]}" data.source=demo data.demo_examples=500 --json > validate-demo.json

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo learns to add: a shorter run of the demo recipe (configs/recipes/zen-nano-demo.yaml, as
 # scripts/demo.sh trains it, 300 steps of its 800) answers additions that no demo corpus holds
-# (data/demo_task.h) exactly, scored from `zen generate --input` by scripts/demo_accuracy.py as the demo
+# (data/loader/demo_task.h) exactly, scored from `zen generate --input` by scripts/demo_accuracy.py as the demo
 # scores them: measured 5.0-6.2% of 338 at lr 3e-3, 6e-3 and 1.2e-2 (the full demo: 91%), against 0 of 338
 # for the same model after one step, so the threshold, 3%, is learning with room for noise. The run
 # records the byte tokenizer it trained with, so `zen generate` on its output_dir needs no tokenizer file.

@@ -69,9 +69,10 @@ if failures:
 PY
 
 # Validation during training: eval_loss every eval.interval steps, the same under tp=2.
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 train.max_steps=4 train.seq_len=64 train.global_batch_size=4
-      train.micro_batch_size=2 train.threads=1 data.eval_fraction=0.05 eval.interval=2 eval.rows=8)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" train.max_steps=4 train.seq_len=64
+      train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 data.eval_fraction=0.05 eval.interval=2
+      eval.rows=8)
 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" eval.keep_best=true output_dir="$work/val-1" \
   >"$work/val-1.log" 2>&1
 "${mpi[@]}" -np 2 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" parallel.tensor=2 output_dir="$work/val-tp2" \

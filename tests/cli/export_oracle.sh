@@ -9,9 +9,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
-args=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 train.max_steps=3 train.seq_len=32 train.global_batch_size=4
-      train.micro_batch_size=2 train.threads=1 optim.lr=1e-2 optim.warmup_steps=0)
+source "$src/tests/cli/lib/nano_tiny.sh"
+args=(data.source=demo model.layers=2 "${nano_tiny[@]}" train.max_steps=3 train.seq_len=32
+      train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 optim.lr=1e-2 optim.warmup_steps=0)
 
 expect_exit2() {  # expect_exit2 WORD ARGS...: exit 2 and WORD in the message
   local word=$1; shift

@@ -7,9 +7,10 @@ cd "$src"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
-tiny=(data.source=demo tokenizer.path=bytes model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2
-      model.head_dim=16 model.ffn=128 model.vocab=512 model.max_position=64 optim.warmup_steps=0
-      train.max_steps=2 train.seq_len=64 train.global_batch_size=2 train.micro_batch_size=2 train.threads=1 output_dir="$work/run")
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo tokenizer.path=bytes model.layers=2 "${nano_tiny[@]}" model.max_position=64
+      optim.warmup_steps=0 train.max_steps=2 train.seq_len=64 train.global_batch_size=2 train.micro_batch_size=2
+      train.threads=1 output_dir="$work/run")
 "$zen" train "$recipe" "${tiny[@]}" > "$work/train.log" 2>&1 || { cat "$work/train.log"; exit 1; }
 
 "$zen" generate "$recipe" "${tiny[@]}" --prompt "What is 2+3?" --chat --max-new-tokens 8 > "$work/streamed.txt"

@@ -15,9 +15,10 @@ source tests/cli/lib/preempt.sh
 launch=launch/mpirun.sh
 recipe=configs/recipes/zen-nano-lora.yaml
 steps=30
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=$steps train.seq_len=128
-      train.global_batch_size=8 train.micro_batch_size=2 parallel.timeout_s=60)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2
+      train.max_steps=$steps train.seq_len=128 train.global_batch_size=8 train.micro_batch_size=2
+      parallel.timeout_s=60)
 
 contains() {  # contains WHAT LINE TEXT: LINE must contain TEXT
   [[ "$2" == *"$3"* ]] || { echo "$1: expected '$3' in: $2"; exit 1; }

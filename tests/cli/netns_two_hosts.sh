@@ -55,9 +55,9 @@ EOF
 chmod +x "$work/agent.sh"
 printf '%s slots=1\n%s slots=1\n' "$ip_a" "$ip_b" > "$work/hostfile"
 
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5 train.seq_len=64
-      train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=60)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5
+      train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=60)
 "$zen" train configs/recipes/zen-nano-lora.yaml "${tiny[@]}" output_dir="$work/one" > "$work/one.log" 2>&1 \
   || { cat "$work/one.log"; exit 1; }
 

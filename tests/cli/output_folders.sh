@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `zen data prepare --output` and `zen export --out` write whole folders or nothing (data/output_folder.h):
+# `zen data prepare --output` and `zen export --out` write whole folders or nothing (data/common/output_folder.h):
 #   1. a failing prepare (a corrupt line, an empty input, a missing input) leaves no folder and no
 #      temporary folder behind;
 #   2. a non-empty destination exits 2 naming it and --force, and is left as it was; with --force it is
@@ -61,9 +61,9 @@ mkdir "$work/empty-dir"
 
 # 3. zen export
 recipe=configs/recipes/zen-nano-lora.yaml
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 train.max_steps=2 train.seq_len=64 train.global_batch_size=4
-      train.micro_batch_size=2 train.threads=1 output_dir="$work/run")
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" train.max_steps=2 train.seq_len=64
+      train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 output_dir="$work/run")
 "$zen" train "$recipe" "${tiny[@]}" >"$work/train.log" 2>&1 || { tail "$work/train.log"; exit 1; }
 "$zen" export "$recipe" "${tiny[@]}" --format peft --out "$work/peft" 2>"$work/export.log" ||
   { cat "$work/export.log"; exit 1; }

@@ -14,10 +14,10 @@ trap 'rm -rf "$work"' EXIT
 source tests/cli/lib/preempt.sh
 recipe=configs/recipes/zen-nano-lora.yaml
 steps=30
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=$steps train.seq_len=128
-      train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=60
-      checkpoint.interval=20 lora.dropout=0.1)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2
+      train.max_steps=$steps train.seq_len=128 train.global_batch_size=8 train.micro_batch_size=2
+      train.threads=1 parallel.timeout_s=60 checkpoint.interval=20 lora.dropout=0.1)
 mpi=(mpirun --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME [LAUNCHER...]: the tiny run into $work/NAME, in the foreground; exit status in $rc

@@ -14,9 +14,10 @@ trap 'rm -rf "$work"' EXIT
 source tests/cli/lib/preempt.sh
 recipe=configs/recipes/zen-nano-lora.yaml
 steps=30
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=$steps train.seq_len=128
-      train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 checkpoint.interval=20 lora.dropout=0.1)
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2
+      train.max_steps=$steps train.seq_len=128 train.global_batch_size=8 train.micro_batch_size=2
+      train.threads=1 checkpoint.interval=20 lora.dropout=0.1)
 
 # catches_sigint PID: whether the process has a SIGINT handler installed (SigCgt bit 2 of /proc/PID/status).
 catches_sigint() { (( 0x$(awk '/^SigCgt/ {print $2}' "/proc/$1/status") & 2 )); }

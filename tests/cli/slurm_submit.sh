@@ -12,8 +12,8 @@ trap 'slurm_cluster_stop; rm -rf "$work"' EXIT
 start=$SECONDS
 slurm_cluster_start || { rc=$?; [ "$rc" = 3 ] && { echo "SKIP: this environment cannot run SLURM"; exit 0; }; exit 1; }
 steps=10
-tiny=(data.source=demo model.layers=2 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
-      model.ffn=128 model.vocab=512 optim.lr=2e-3 train.max_steps=$steps train.seq_len=64
+source "$src/tests/cli/lib/nano_tiny.sh"
+tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 train.max_steps=$steps train.seq_len=64
       train.global_batch_size=8 train.micro_batch_size=2 parallel.timeout_s=60)
 
 for mpi in pmix mpirun; do

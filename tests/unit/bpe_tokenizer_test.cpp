@@ -4,10 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/bpe_tokenizer.h"
-#include "data/byte_level.h"
-#include "data/byte_tokenizer.h"
-#include "data/pretokenizer.h"
+#include "data/tokenizer/bpe_tokenizer.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/byte_tokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {

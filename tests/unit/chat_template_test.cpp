@@ -2,8 +2,8 @@
 // and with Qwen3's tokenizer where tokens merge across the turn boundaries.
 #include <gtest/gtest.h>
 
-#include "data/bpe_tokenizer.h"
-#include "data/chat_template.h"
+#include "data/chat/chat_template.h"
+#include "data/tokenizer/bpe_tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {

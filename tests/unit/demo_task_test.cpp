@@ -6,10 +6,10 @@
 #include <set>
 #include <string>
 
-#include "data/byte_tokenizer.h"
-#include "data/demo_task.h"
-#include "data/prepare.h"
-#include "data/shard_loader.h"
+#include "data/loader/demo_task.h"
+#include "data/loader/shard_loader.h"
+#include "data/prepare/prepare.h"
+#include "data/tokenizer/byte_tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {

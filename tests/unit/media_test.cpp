@@ -5,8 +5,8 @@
 
 #include <fstream>
 
-#include "data/audio.h"
-#include "data/image.h"
+#include "data/media/audio.h"
+#include "data/media/image.h"
 #include "data_test_util.h"
 
 namespace zen {

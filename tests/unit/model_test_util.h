@@ -6,8 +6,8 @@
 
 #include <torch/torch.h>
 
-#include "core/recipe.h"  // defines: ModelSpec, LoraSpec
-#include "data/batch.h"   // defines: kIgnoreLabel
+#include "core/recipe.h"        // defines: ModelSpec, LoraSpec
+#include "data/loader/batch.h"  // defines: kIgnoreLabel
 
 namespace zen::testing {
 

@@ -3,13 +3,13 @@
 // long records cut between media, and data prepared for other shapes refused.
 #include <gtest/gtest.h>
 
-#include "data/chat_template.h"
-#include "data/image.h"
-#include "data/media_files.h"
-#include "data/mix_random.h"
-#include "data/prepare.h"
-#include "data/shard_loader.h"
-#include "data/tokenizer.h"
+#include "data/chat/chat_template.h"
+#include "data/common/mix_random.h"
+#include "data/loader/shard_loader.h"
+#include "data/media/image.h"
+#include "data/media/media_files.h"
+#include "data/prepare/prepare.h"
+#include "data/tokenizer/tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {

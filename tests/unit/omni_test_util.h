@@ -4,8 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>  // defines: at::detail::createCPUGenerator
 #include <torch/torch.h>
 
-#include "core/recipe.h"  // defines: ModelSpec
-#include "data/batch.h"   // defines: Batch, kIgnoreLabel
+#include "core/recipe.h"        // defines: ModelSpec
+#include "data/loader/batch.h"  // defines: Batch, kIgnoreLabel
 
 namespace zen::testing {
 

@@ -3,11 +3,11 @@
 
 #include <filesystem>
 
-#include "data/document.h"
-#include "data/prepare.h"
-#include "data/sha256.h"
-#include "data/shard_manifest.h"
-#include "data/tokenizer.h"
+#include "data/common/sha256.h"
+#include "data/prepare/prepare.h"
+#include "data/shards/document.h"
+#include "data/shards/shard_manifest.h"
+#include "data/tokenizer/tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {

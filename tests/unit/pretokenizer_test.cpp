@@ -2,7 +2,7 @@
 // regex; these need no tokenizer file.
 #include <gtest/gtest.h>
 
-#include "data/pretokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
 
 namespace zen {
 namespace {

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "core/recipe.h"
-#include "data/prepare.h"
-#include "data/shard_loader.h"
+#include "data/loader/shard_loader.h"
+#include "data/prepare/prepare.h"
 #include "data_test_util.h"
 
 namespace zen {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/bpe_tokenizer.h"
+#include "data/tokenizer/bpe_tokenizer.h"
 #include "data_test_util.h"
 
 namespace zen {
