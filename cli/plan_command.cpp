@@ -1,8 +1,7 @@
 // `zen plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]
-//  [--peak-tflops 989] [--param-dtype fp32|bf16] [--recompute none|selective|full] [--recompute-layers N]
-//  [--sequence-parallel] [--loss-chunk-tokens N] [--fold-experts] [--as-is] [--layout tp=T,pp=P,ep=E]
-//  [--json]`: memory per rank for every layout of the cluster (the cheapest memory options that fit,
-// unless --as-is), which fit, and the run's wall time (trainer/plan.h; docs/plan.md).
+//  [--peak-tflops 989] [--as-is] [--layout tp=T,pp=P,ep=E] [--json]`: memory per rank for every layout of
+// the cluster (with the cheapest memory options that fit, starting from the recipe's, unless --as-is),
+// which fit, and the run's wall time (trainer/plan.h; docs/plan.md).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -80,38 +79,13 @@ absl::StatusOr<Layout> ParseLayout(const std::string& text) {
   return l;
 }
 
-// The recipe's memory options, then the flags over them.
+// The recipe's memory options (train.param_dtype, train.recompute, ...), searched unless --as-is.
 absl::StatusOr<PlanSearch> ParseSearch(const RecipeArgs& args, const Recipe& r) {
   PlanSearch s;
   s.options = RecipeMemoryOptions(r);
-  MemoryOptions& o = s.options;
-  if (const std::string* v = Flag(args, "--param-dtype")) {
-    if (*v != "fp32" && *v != "bf16") return BadInput(absl::StrCat("--param-dtype: expected fp32 or bf16, got \"", *v, "\""));
-    o.bf16_params = *v == "bf16";
-  }
-  if (const std::string* v = Flag(args, "--recompute")) {
-    if (*v != "none" && *v != "selective" && *v != "full") {
-      return BadInput(absl::StrCat("--recompute: expected none, selective or full, got \"", *v, "\""));
-    }
-    o.recompute = *v;
-  }
-  if (Flag(args, "--recompute-layers") != nullptr) {
-    ZEN_ASSIGN_OR_RETURN(o.recompute_layers, PositiveInt(args, "--recompute-layers"));
-    if (o.recompute != "full") return BadInput("--recompute-layers: needs --recompute full");
-    if (o.recompute_layers > r.model.layers) {
-      return BadInput(absl::StrCat("--recompute-layers: ", o.recompute_layers, " is more than model.layers (",
-                                   r.model.layers, ")"));
-    }
-  }
-  if (Flag(args, "--loss-chunk-tokens") != nullptr) {
-    ZEN_ASSIGN_OR_RETURN(o.loss_chunk_tokens, PositiveInt(args, "--loss-chunk-tokens"));
-  }
-  if (args.Has("--sequence-parallel")) o.sequence_parallel = true;
-  if (args.Has("--fold-experts")) o.fold_experts = true;
   s.search = !args.Has("--as-is");
   if (const std::string* v = Flag(args, "--layout")) {
     ZEN_ASSIGN_OR_RETURN(s.layout, ParseLayout(*v));
-    if (o.sequence_parallel && s.layout->tp == 1) return BadInput("--sequence-parallel: needs tp > 1 in --layout");
   }
   return s;
 }
@@ -121,7 +95,7 @@ nlohmann::json LayoutJson(const Layout& l) { return {{"tp", l.tp}, {"pp", l.pp},
 nlohmann::json OptionsJson(const MemoryOptions& o) {
   return {{"param_dtype", o.bf16_params ? "bf16" : "fp32"}, {"recompute", o.recompute},
           {"recompute_layers", o.recompute_layers}, {"sequence_parallel", o.sequence_parallel},
-          {"loss_chunk_tokens", o.loss_chunk_tokens}, {"fold_experts", o.fold_experts}};
+          {"loss_chunk_tokens", o.loss_chunk_tokens}};
 }
 
 nlohmann::json ToJson(const Plan& p, const Recipe& r) {
@@ -242,9 +216,8 @@ void PrintText(const Plan& p, const Recipe& r) {
 }  // namespace
 
 int PlanCommand(const Args& args) {
-  auto parsed = ParseRecipeArgs(args, {"--json", "--sequence-parallel", "--fold-experts", "--as-is"},
-                                {"--nodes", "--gpus-per-node", "--gpu-memory", "--mfu", "--peak-tflops", "--param-dtype",
-                                 "--recompute", "--recompute-layers", "--loss-chunk-tokens", "--layout"});
+  auto parsed = ParseRecipeArgs(args, {"--json", "--as-is"},
+                                {"--nodes", "--gpus-per-node", "--gpu-memory", "--mfu", "--peak-tflops", "--layout"});
   if (!parsed.ok()) return ExitCode(parsed.status());
   auto cluster = ParseCluster(*parsed);
   if (!cluster.ok()) return ExitCode(cluster.status());

@@ -79,17 +79,15 @@ const std::vector<CommandUsage>& Commands() {
        "  --seed S             the sampler's seed\n",
        "zen generate configs/recipes/zen-nano-lora.yaml output_dir=/tmp/x --prompt \"What is 2+3?\" --chat"},
       {"plan", "zen plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory SIZE [--mfu F]\n"
-               "         [--peak-tflops T] [--param-dtype fp32|bf16] [--recompute none|selective|full]\n"
-               "         [--recompute-layers N] [--sequence-parallel] [--loss-chunk-tokens N] [--fold-experts]\n"
-               "         [--as-is] [--layout tp=T,pp=P,ep=E] [--json]",
+               "         [--peak-tflops T] [--as-is] [--layout tp=T,pp=P,ep=E] [--json]",
        "memory per rank of every layout, which fit, wall time",
        "  --nodes N, --gpus-per-node G   the cluster\n"
        "  --gpu-memory SIZE              memory of one GPU (80GiB)\n"
        "  --mfu F                        model FLOPs utilisation for the wall time (0.4)\n"
        "  --peak-tflops T                one GPU's peak (989, H100 bf16 dense)\n"
-       "  --param-dtype, --recompute, --recompute-layers, --sequence-parallel, --loss-chunk-tokens,\n"
-       "  --fold-experts                 memory options to start from (the recipe's otherwise)\n"
-       "  --as-is                        take them as given; without it each layout gets the cheapest that fits\n"
+       "  --as-is                        the recipe's memory options as given (train.param_dtype, train.recompute,\n"
+       "                                 parallel.sequence, train.loss_chunk_tokens); without it each layout\n"
+       "                                 gets the cheapest that fits\n"
        "  --layout tp=T,pp=P,ep=E        only this layout\n"
        "  --json                         machine-readable\n",
        "zen plan configs/recipes/zen-eco-lora.yaml --nodes 1 --gpus-per-node 8 --gpu-memory 80GiB"},

@@ -172,13 +172,17 @@ std::string MemoryOptions::Describe() const {
   }
   if (sequence_parallel) parts.push_back("SP");
   if (loss_chunk_tokens > 0) parts.push_back(absl::StrCat("loss chunks of ", loss_chunk_tokens));
-  if (fold_experts) parts.push_back("experts over tp x ep");
   return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
 }
 
 MemoryOptions RecipeMemoryOptions(const Recipe& r) {
-  (void)r;  // the recipe keys (train.param_dtype, train.recompute, ...) land with their features
-  return MemoryOptions{};
+  MemoryOptions o;
+  o.bf16_params = r.train.param_dtype == "bf16";
+  o.recompute = r.train.recompute;
+  o.recompute_layers = r.train.recompute_layers;
+  o.sequence_parallel = r.parallel.sequence;
+  o.loss_chunk_tokens = r.train.loss_chunk_tokens;
+  return o;
 }
 
 namespace {
@@ -197,7 +201,7 @@ struct LayerCoefficients {
 constexpr LayerCoefficients kLoraLayer{2.0, 4.0, 4.0}, kFullLayer{2.5, 4.5, 4.5};
 // Per routed row (token x top_k) of an MoE layer, beyond the expert's kF x expert_ffn: the gathered
 // input, the dispatched and combined rows and the weighted output; per token, the router's fp32
-// logits, probabilities and their top-k.
+// logits, probabilities and their top-k. Each tp rank routes its own 1/tp of the tokens.
 constexpr double kRoutedRowHidden = 4.0, kRouterPerExpert = 3.0;
 // The cross entropy at its peak (the start of its backward) holds this many fp32 (tokens, V/tp) tensors:
 // the logits, their fp32 view, softmax's exp, the gather's scatter and the summed gradient (measured).
@@ -208,17 +212,20 @@ double ActivationValueBytes(const Recipe& r, const MemoryOptions& o) {
   return r.train.dtype == "bf16" || o.bf16_params ? kBf16 : kFp32;
 }
 
-// Bytes of the (B, 1, T, T) additive mask SDPA converts the block-causal boolean mask into and saves,
-// per layer: the attention core that selective recompute recomputes.
-double AttentionCoreBytes(const Recipe& r, const MemoryOptions& o) {
+// Bytes of what selective recompute drops from one layer (docs/memory.md): the SDPA call's own saved
+// tensors, the (B, 1, T, T) additive mask it converts the block-causal boolean mask into and its output
+// (B, T, heads/tp x head_dim).
+double AttentionCoreBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
   const double s = r.train.seq_len, b = r.train.micro_batch_size;
-  return b * s * s * ActivationValueBytes(r, o);
+  const double output = b * s * double(r.model.heads) * r.model.HeadDim() / tp;
+  return (b * s * s + output) * ActivationValueBytes(r, o);
 }
 
-// Bytes of a layer's input (B, T, C): all that full recompute keeps of it.
+// Bytes of a layer's input (B, T, C), all that full recompute keeps of it: the residual stream, fp32 unless
+// the parameters are bf16 (autocast's residual adds keep fp32); split by tp only under sequence parallelism.
 double LayerInputBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
   const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
-  return tokens * r.model.hidden / (o.sequence_parallel ? tp : 1) * ActivationValueBytes(r, o);
+  return tokens * r.model.hidden / (o.sequence_parallel ? tp : 1) * (o.bf16_params ? kBf16 : kFp32);
 }
 
 }  // namespace
@@ -230,12 +237,14 @@ double ActivationBytesPerLayer(const Recipe& r, const MemoryOptions& o, int64_t 
   const double qkv = (m.heads + 2.0 * m.KvHeads()) * m.HeadDim() / tp;
   double per_token = k.c * m.hidden / (o.sequence_parallel ? tp : 1) + k.q * qkv;
   if (m.IsMoeLayer(layer)) {
-    per_token += m.top_k * (k.f * m.expert_ffn + kRoutedRowHidden * m.hidden) + kRouterPerExpert * m.experts +
+    per_token += (m.top_k * (k.f * m.expert_ffn + kRoutedRowHidden * m.hidden) + kRouterPerExpert * m.experts) / tp +
                  k.f * m.shared_ffn / tp;
   } else {
     per_token += k.f * m.ffn / tp;
   }
-  return tokens * per_token * ActivationValueBytes(r, o) + AttentionCoreBytes(r, o);
+  // + the (B, 1, T, T) additive mask SDPA saves (measured: 4 bytes x B T^2 per layer at fp32).
+  return (tokens * per_token + double(r.train.micro_batch_size) * r.train.seq_len * r.train.seq_len) *
+         ActivationValueBytes(r, o);
 }
 
 int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_t stage, int64_t micro) {
@@ -255,7 +264,7 @@ struct StageActivations {
 
 StageActivations ActivationsOfStage(const Recipe& r, const MemoryOptions& o, const StageRange& range, int64_t tp) {
   StageActivations a;
-  const double core = AttentionCoreBytes(r, o);
+  const double core = AttentionCoreBytes(r, o, tp);
   const int64_t layers = range.end_layer - range.first_layer;
   const int64_t recomputed = o.recompute == "full" ? (o.recompute_layers > 0 ? std::min(o.recompute_layers, layers) : layers) : 0;
   for (int64_t l = range.first_layer; l < range.end_layer; ++l) {
@@ -276,11 +285,14 @@ StageActivations ActivationsOfStage(const Recipe& r, const MemoryOptions& o, con
 }
 
 // The cross entropy's fp32 (tokens, V/tp) tensors: kLogitsCopies of the micro-batch (or of one chunk) in
-// its backward, and one saved copy for every other micro-batch in flight (none when chunked).
+// its backward, and one saved copy for every other micro-batch in flight (none when chunked). Under
+// sequence parallelism the loss takes the unchunked path (models/qwen3.cpp).
 double LogitsBytes(const Recipe& r, const MemoryOptions& o, int64_t tp, double in_flight) {
   const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
   const double row = double(r.model.vocab) / tp * kFp32;
-  if (o.loss_chunk_tokens > 0) return kLogitsCopies * std::min<double>(o.loss_chunk_tokens, tokens) * row;
+  if (o.loss_chunk_tokens > 0 && tokens > o.loss_chunk_tokens && !o.sequence_parallel) {
+    return kLogitsCopies * double(o.loss_chunk_tokens) * row;
+  }
   return (kLogitsCopies + in_flight - 1) * tokens * row;
 }
 
@@ -368,7 +380,8 @@ LayoutPlan Evaluate(const Recipe& r, const ClusterSpec& cluster, const Layout& l
 }
 
 // The options to try on a layout, cheapest first: as given; + chunked cross entropy (no compute cost);
-// + sequence parallelism (tp > 1; the same communication volume as tp alone); + selective recompute;
+// + sequence parallelism (tp > 1, text only; the same communication volume as tp alone; the loss then
+// runs unchunked); + selective recompute;
 // + full recompute (about a third more compute).
 std::vector<MemoryOptions> OptionLadder(const MemoryOptions& given, const Layout& l, const Recipe& r) {
   std::vector<MemoryOptions> ladder = {given};
@@ -378,7 +391,7 @@ std::vector<MemoryOptions> OptionLadder(const MemoryOptions& given, const Layout
     o.loss_chunk_tokens = kChunkTokens;
     ladder.push_back(o);
   }
-  if (!o.sequence_parallel && l.tp > 1) {
+  if (!o.sequence_parallel && l.tp > 1 && r.train.seq_len % l.tp == 0 && !r.model.IsMultimodal()) {
     o.sequence_parallel = true;
     ladder.push_back(o);
   }
@@ -406,7 +419,7 @@ LayoutPlan EvaluateSearched(const Recipe& r, const ClusterSpec& cluster, const L
 }
 
 // The candidates before any check: tp inside a node, pp dividing the layers, ep dividing the experts and
-// dp (and, with experts folded over tp x ep, tp x dp).
+// tp x dp (the expert group folds over a stage's ranks).
 std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster, const PlanSearch& search) {
   std::vector<Layout> out;
   const int64_t world = cluster.World();
@@ -415,7 +428,7 @@ std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster, c
     for (int64_t pp = 1; pp <= m.layers; ++pp) {
       if (m.layers % pp != 0 || world % (tp * pp) != 0) continue;
       const int64_t dp = world / (tp * pp);
-      const int64_t expert_ranks = search.options.fold_experts ? tp * dp : dp;
+      const int64_t expert_ranks = tp * dp;
       for (int64_t ep = 1; ep <= expert_ranks; ++ep) {
         if (expert_ranks % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
         const Layout l{tp, pp, dp, ep};
@@ -453,10 +466,7 @@ Plan MakePlan(const Recipe& r, const ClusterSpec& cluster, std::optional<double>
   plan.params = CountParams(r.model);
   plan.params_trainable = r.lora.enabled ? CountLoraParams(r.model, r.lora) : plan.params.total;
   for (const Layout& l : Candidates(r.model, cluster, search)) {
-    // Experts folded over tp x ep: the trainer's check of ep against dp does not apply (the candidates
-    // already divide the experts and tp x dp).
-    Layout checked = l;
-    if (search.options.fold_experts && l.dp % l.ep != 0) checked.ep = 1;
+    const Layout& checked = l;
     // The shapes alone: the same layout with a global batch it certainly accepts.
     Recipe shapes_only = WithLayout(r, checked);
     shapes_only.train.global_batch_size = r.train.micro_batch_size * l.dp * FewestMicroBatches(r, l);

@@ -4,15 +4,16 @@
 // each term assumes, and where it is known to be high or low, is in docs/plan.md.
 //
 // It models what this trainer does (trainer/rank_setup.cpp, parallel/, models/), under the memory
-// options below (MemoryOptions: bf16 parameters, recompute, sequence parallelism, chunked loss, experts
-// folded over tp x ep); the activation and logits coefficients are the ones measured on CPU
+// options below (MemoryOptions: bf16 parameters, recompute, sequence parallelism, chunked loss); routed
+// experts are spread over the expert group, which folds over tp x dp (never replicated); the activation
+// and logits coefficients are the ones measured on CPU
 // (tests/cli/plan_matches_measured.sh checks the whole prediction against peak_memory_bytes):
 //   weights   fp32, or bf16 under param_dtype=bf16, LoRA's frozen base included;
 //   grads     in the parameters' dtype, trainable parameters only (LoRA: the adapters; else everything);
 //   AdamW     exp_avg + exp_avg_sq in fp32 (+ an fp32 master under bf16 parameters) for the trainable
 //             parameters a rank owns (ZeRO-1: 1/dp);
-//   sharding  as the layers split them: attention, dense MLP, shared expert and vocabulary by tp; norms,
-//             router and routed experts whole on every tp rank; experts by ep; layers by pp (the cost-
+//   sharding  as the layers split them: attention, dense MLP, shared expert and vocabulary by tp; norms
+//             and router whole on every tp rank; routed experts by ep; layers by pp (the cost-
 //             balanced split the trainer chooses); a tied embedding copied onto the last stage when pp > 1.
 #pragma once
 
@@ -29,20 +30,19 @@
 
 namespace zen {
 
-// What a recipe can tell the trainer to do to save memory (train.param_dtype, train.recompute,
-// train.recompute_layers, parallel.sequence, train.loss_chunk_tokens, experts over tp x ep). The planner
-// evaluates any combination; MakePlan searches them per layout unless told to take them as they are.
+// What a recipe tells the trainer to do to save memory (train.param_dtype, train.recompute,
+// train.recompute_layers, parallel.sequence, train.loss_chunk_tokens). The planner evaluates any
+// combination; MakePlan searches them per layout unless told to take the recipe's as they are.
 struct MemoryOptions {
   bool bf16_params = false;        // parameters stored in bf16; trainable ones keep fp32 masters in AdamW
   std::string recompute = "none";  // none | selective (attention core) | full (keep each layer's input)
   int64_t recompute_layers = 0;    // under full: the first N layers of each stage (0 = all of them)
   bool sequence_parallel = false;  // activations outside the tensor-parallel regions split by tp (tp > 1)
   int64_t loss_chunk_tokens = 0;   // cross entropy over chunks of this many tokens (0 = the micro-batch)
-  bool fold_experts = false;       // routed experts spread over tp x ep (ep may span tp), never replicated
   std::string Describe() const;    // "bf16 params, full recompute, SP, loss chunks of 4096" or "none"
 };
 
-// The options the recipe sets (today's trainer: fp32 parameters, no recompute, ...).
+// The options the recipe sets.
 MemoryOptions RecipeMemoryOptions(const Recipe& recipe);
 
 struct ClusterSpec {
@@ -144,15 +144,15 @@ struct Plan {
 
 // How MakePlan treats the memory options and which layouts it considers.
 struct PlanSearch {
-  MemoryOptions options;         // the starting point (RecipeMemoryOptions, then the CLI's flags)
+  MemoryOptions options;         // the starting point (RecipeMemoryOptions)
   bool search = true;            // per layout, the first of: as given, + chunked loss, + sequence parallel,
                                  // + selective recompute, + full recompute, that fits; false: as given
   std::optional<Layout> layout;  // only this tp, pp, ep (dp = world / (tp × pp))
 };
 
 // Every candidate layout of `cluster` for `recipe`: tp in {1, 2, 4, 8} dividing gpus_per_node (tensor
-// parallelism stays inside a node), pp dividing model.layers, ep dividing the experts and dp (MoE only;
-// with fold_experts ep divides the experts and tp × dp), dp = world / (tp × pp), each checked by the
+// parallelism stays inside a node), pp dividing model.layers, ep dividing the experts and tp × dp (MoE
+// only: the expert group folds over a stage's ranks), dp = world / (tp × pp), each checked by the
 // trainer's own CheckLayout. `dataset_tokens`: one epoch's tokens when known (bounds the steps as in
 // `zen validate`).
 Plan MakePlan(const Recipe& recipe, const ClusterSpec& cluster, std::optional<double> dataset_tokens = std::nullopt,

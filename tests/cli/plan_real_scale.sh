@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `zen plan` at real scale (no training): with LoRA, bf16 parameters and the memory options it picks
-# (recompute, sequence parallelism, chunked loss), experts folded over tp x ep, it finds a layout for
+# `zen plan` at real scale (no training): with LoRA, bf16 parameters (train.param_dtype=bf16) and the memory
+# options it picks (recompute, sequence parallelism, chunked loss; experts folded over tp x dp), it finds a layout for
 #   Qwen3-Coder-480B-A35B (configs/hf) at seq 4096 on 4 nodes x 8 x 80 GiB;
 #   Qwen3-30B-A3B at seq 4096 on 4 x 80 GiB (Megatron-Bridge's LoRA recipe uses 4 H100s);
 #   Zen-Omni at seq 4096 on 1 node x 8 x 80 GiB; Zen-Eco at seq 4096 on one 24 GiB GPU;
@@ -13,13 +13,13 @@ zen=$1 src=$2 python=$3
 cd "$src"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-opts=(--param-dtype bf16 --fold-experts)
+opts=(train.param_dtype=bf16)
 
 # plan NAME RECIPE NODES GPUS MEMORY OVERRIDES...: zen plan --json, with and without the memory options.
 plan() {
   local name=$1 recipe=configs/recipes/zen-$2-lora.yaml nodes=$3 gpus=$4 memory=$5
   shift 5
-  "$zen" plan "$recipe" "$@" --nodes "$nodes" --gpus-per-node "$gpus" --gpu-memory "$memory" "${opts[@]}" --json \
+  "$zen" plan "$recipe" "$@" "${opts[@]}" --nodes "$nodes" --gpus-per-node "$gpus" --gpu-memory "$memory" --json \
     >"$work/$name.json"
   "$zen" plan "$recipe" "$@" --nodes "$nodes" --gpus-per-node "$gpus" --gpu-memory "$memory" --as-is --json \
     >"$work/$name.plain.json"
@@ -63,13 +63,21 @@ if failures:
     sys.exit(1)
 PY
 
-# The guide's own MoE shapes: the smallest cluster of 8 x 80 GiB nodes with a layout that runs the recipe.
+# The guide's own MoE shapes: the smallest cluster of 8 x 80 GiB nodes with a layout that fits, and whether
+# it runs the recipe's global batch (4 and 2 sequences cap dp; `*` layouts need a larger batch).
 for model in coder next; do
   found=""
   for nodes in 1 2 4 8 16 32 64; do
-    "$zen" plan "configs/recipes/zen-$model-lora.yaml" train.seq_len=4096 --nodes "$nodes" --gpus-per-node 8 \
-      --gpu-memory 80GiB "${opts[@]}" --json >"$work/$model-$nodes.json"
-    best=$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["best"] or "")' "$work/$model-$nodes.json")
+    "$zen" plan "configs/recipes/zen-$model-lora.yaml" train.seq_len=4096 "${opts[@]}" --nodes "$nodes" \
+      --gpus-per-node 8 --gpu-memory 80GiB --json >"$work/$model-$nodes.json"
+    best=$("$python" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+l = p["layouts"][0] if p["layouts"] else None
+if l and l["fits"]:
+    print("tp=%d pp=%d ep=%d dp=%d, %.1f GiB per rank, %s, recipe batch %s" % (l["tp"], l["pp"], l["ep"], l["dp"],
+          l["memory_bytes"]["total"] / 2**30, l["options"]["recompute"] + " recompute",
+          "runs" if l["batch_ok"] else "too small for this dp"))' "$work/$model-$nodes.json")
     if [ -n "$best" ]; then
       found=$nodes
       echo "zen-$model (guide shape, seq 4096): smallest cluster $nodes x 8 x 80 GiB, best $best"

@@ -77,9 +77,11 @@ TEST(PlanMemory, RecomputeKeepsLessAndChunkedLossBoundsTheLogits) {
   const Recipe r = TinyRecipe();
   MemoryOptions o;
   const RankMemory none = StageMemory(r, o, Layout{}, 0, 1);
-  o.recompute = "selective";  // drops each layer's saved mask, rebuilds one
+  // Selective drops each layer's attention core, the fp32 mask (2 x 16 x 16) and output (2 x 16 x 32):
+  // 6144 bytes, and rebuilds one layer's.
+  o.recompute = "selective";
   const RankMemory selective = StageMemory(r, o, Layout{}, 0, 1);
-  EXPECT_EQ(selective.activations, none.activations - 2048);
+  EXPECT_EQ(selective.activations, none.activations - 2 * 6144.0 + 6144);
   o.recompute = "full";  // each layer's (2, 16, 32) fp32 input, plus one layer rebuilt
   const RankMemory full = StageMemory(r, o, Layout{}, 0, 1);
   EXPECT_EQ(full.activations, 2 * 32 * 32 * 4.0 + (512 * 32 * 4.0 + 2048) + 512);
@@ -231,12 +233,12 @@ TEST(PlanLayouts, NeverOffersATensorDegreeTheShapesOrTheNodeDoNotAllow) {
   EXPECT_NE(eco.rejected.front().reason.find("model.heads (28)"), std::string::npos) << eco.rejected.front().reason;
 }
 
-TEST(PlanLayouts, ExpertDegreesDivideTheExpertsAndDp) {
+TEST(PlanLayouts, ExpertDegreesDivideTheExpertsAndTpTimesDp) {
   const Plan next = MakePlan(LoadShipped("next", {"train.global_batch_size=512"}), Cluster(4, 8, 80));
   bool some_ep = false;
   for (const LayoutPlan& l : next.layouts) {
     EXPECT_EQ(128 % l.layout.ep, 0);
-    EXPECT_EQ(l.layout.dp % l.layout.ep, 0);
+    EXPECT_EQ((l.layout.tp * l.layout.dp) % l.layout.ep, 0);  // the expert group folds over tp x dp
     some_ep |= l.layout.ep > 1;
   }
   EXPECT_TRUE(some_ep);
