@@ -1,5 +1,6 @@
 // `zen plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]
-//  [--peak-tflops 989] [--fused-attention] [--json]`: memory per rank for every layout of the cluster,
+//  [--peak-tflops 989] [--as-is] [--layout tp=T,pp=P,ep=E] [--json]`: memory per rank for every layout of
+// the cluster (with the cheapest memory options that fit, starting from the recipe's, unless --as-is),
 // which fit, and the run's wall time (trainer/plan.h; docs/plan.md).
 #include <cstdio>
 
@@ -7,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "core/recipe_loader.h"
 #include "data/loader/source.h"
@@ -59,11 +61,42 @@ absl::StatusOr<ClusterSpec> ParseCluster(const RecipeArgs& args) {
   ZEN_ASSIGN_OR_RETURN(c.mfu, PositiveNumber(args, "--mfu", c.mfu, 1.0));
   ZEN_ASSIGN_OR_RETURN(const double tflops, PositiveNumber(args, "--peak-tflops", c.peak_flops / 1e12, 1e9));
   c.peak_flops = tflops * 1e12;
-  c.fused_attention = args.Has("--fused-attention");
   return c;
 }
 
+// "tp=2,pp=1,ep=1" (any order; a missing degree is 1).
+absl::StatusOr<Layout> ParseLayout(const std::string& text) {
+  Layout l;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    int64_t n = 0;
+    int64_t* degree = kv.first == "tp" ? &l.tp : kv.first == "pp" ? &l.pp : kv.first == "ep" ? &l.ep : nullptr;
+    if (degree == nullptr || !absl::SimpleAtoi(kv.second, &n) || n <= 0) {
+      return BadInput(absl::StrCat("--layout: expected tp=T,pp=P,ep=E with positive degrees, got \"", text, "\""));
+    }
+    *degree = n;
+  }
+  return l;
+}
+
+// The recipe's memory options (train.param_dtype, train.recompute, ...), searched unless --as-is.
+absl::StatusOr<PlanSearch> ParseSearch(const RecipeArgs& args, const Recipe& r) {
+  PlanSearch s;
+  s.options = RecipeMemoryOptions(r);
+  s.search = !args.Has("--as-is");
+  if (const std::string* v = Flag(args, "--layout")) {
+    ZEN_ASSIGN_OR_RETURN(s.layout, ParseLayout(*v));
+  }
+  return s;
+}
+
 nlohmann::json LayoutJson(const Layout& l) { return {{"tp", l.tp}, {"pp", l.pp}, {"ep", l.ep}, {"dp", l.dp}}; }
+
+nlohmann::json OptionsJson(const MemoryOptions& o) {
+  return {{"param_dtype", o.bf16_params ? "bf16" : "fp32"}, {"recompute", o.recompute},
+          {"recompute_layers", o.recompute_layers}, {"sequence_parallel", o.sequence_parallel},
+          {"loss_chunk_tokens", o.loss_chunk_tokens}};
+}
 
 nlohmann::json ToJson(const Plan& p, const Recipe& r) {
   nlohmann::json layouts = nlohmann::json::array(), rejected = nlohmann::json::array();
@@ -72,10 +105,11 @@ nlohmann::json ToJson(const Plan& p, const Recipe& r) {
     nlohmann::json j = LayoutJson(l.layout);
     j.update({{"micro_batches", l.micro_batches}, {"peak_stage", l.peak_stage}, {"stage_layers", l.stage_layers},
               {"in_flight", l.in_flight}, {"fits", l.fits}, {"batch_ok", l.batch_issue.empty()},
-              {"bubble", l.bubble},
+              {"bubble", l.bubble}, {"options", OptionsJson(l.options)},
               {"memory_bytes", {{"weights", m.weights}, {"autocast_copies", m.autocast_copies},
                                 {"gradients", m.gradients}, {"optimizer", m.optimizer},
-                                {"activations", m.activations}, {"logits", m.logits}, {"total", m.Total()}}}});
+                                {"activations", m.activations}, {"logits", m.logits}, {"buffers", m.buffers},
+                                {"total", m.Total()}}}});
     if (!l.batch_issue.empty()) j["batch_issue"] = l.batch_issue;
     layouts.push_back(j);
   }
@@ -90,7 +124,7 @@ nlohmann::json ToJson(const Plan& p, const Recipe& r) {
           {"model", r.model.name},
           {"cluster", {{"nodes", c.nodes}, {"gpus_per_node", c.gpus_per_node}, {"world", c.World()},
                        {"gpu_memory_bytes", c.gpu_memory_bytes}, {"headroom", c.headroom},
-                       {"usable_bytes", c.UsableBytes()}, {"fused_attention", c.fused_attention}}},
+                       {"usable_bytes", c.UsableBytes()}}},
           {"params", {{"total", p.params.total}, {"active", p.params.active}, {"trainable", p.params_trainable}}},
           {"training", {{"tokens_per_step", p.tokens_per_step}, {"total_steps", p.total_steps}, {"tokens", p.tokens},
                         {"flops_per_token", p.flops_per_token}, {"flops_formula", p.flops_formula},
@@ -111,21 +145,24 @@ std::string Duration(double seconds) {
 }
 
 void PrintTable(const Plan& p) {
-  std::printf("%3s %3s %3s %4s | %5s %6s %5s | %8s %7s %6s %6s %7s %6s | %8s  %s\n", "tp", "pp", "ep", "dp", "stage",
-              "layers", "in-fl", "weights", "bf16cp", "grads", "optim", "activ", "logits", "total", "fits");
+  std::printf("%3s %3s %3s %4s | %5s %6s %5s | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n", "tp", "pp", "ep", "dp",
+              "stage", "layers", "in-fl", "weights", "bf16cp", "grads", "optim", "activ", "logits", "bufs", "total",
+              "fits", "options");
   for (size_t i = 0; i < p.layouts.size() && i < kTableRows; ++i) {
     const LayoutPlan& l = p.layouts[i];
     const RankMemory& m = l.memory;
     const std::string verdict = absl::StrCat(l.fits ? "yes" : "no", l.batch_issue.empty() ? "" : " *");
-    std::printf("%3lld %3lld %3lld %4lld | %5lld %6lld %5lld | %8s %7s %6s %6s %7s %6s | %8s  %s\n",
+    std::printf("%3lld %3lld %3lld %4lld | %5lld %6lld %5lld | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n",
                 (long long)l.layout.tp, (long long)l.layout.pp, (long long)l.layout.ep, (long long)l.layout.dp,
                 (long long)l.peak_stage, (long long)l.stage_layers, (long long)l.in_flight, Gib(m.weights).c_str(),
                 Gib(m.autocast_copies).c_str(), Gib(m.gradients).c_str(), Gib(m.optimizer).c_str(),
-                Gib(m.activations).c_str(), Gib(m.logits).c_str(), Gib(m.Total()).c_str(), verdict.c_str());
+                Gib(m.activations).c_str(), Gib(m.logits).c_str(), Gib(m.buffers).c_str(), Gib(m.Total()).c_str(),
+                verdict.c_str(), l.options.Describe().c_str());
   }
   if (p.layouts.size() > kTableRows) std::printf("... %zu more layouts (--json lists all)\n", p.layouts.size() - kTableRows);
   std::printf("GiB on one rank of the stage that needs most; in-fl: micro-batches whose activations it holds; "
-              "bf16cp: autocast's bf16 weight copies (bf16 only)\n");
+              "bf16cp: autocast's bf16 weight copies (bf16 only); bufs: gradient bucket; options: the memory options the "
+              "layout needs to fit (the cheapest first)\n");
 }
 
 void PrintNotes(const Plan& p) {
@@ -154,13 +191,14 @@ void PrintText(const Plan& p, const Recipe& r) {
   std::printf("cluster: %lld x %lld GPUs = %lld ranks, %s GiB each, %s GiB usable (%.0f%% headroom)%s; "
               "estimates, not measurements (docs/plan.md)\n\n",
               (long long)c.nodes, (long long)c.gpus_per_node, (long long)c.World(), Gib(c.gpu_memory_bytes).c_str(),
-              Gib(c.UsableBytes()).c_str(), 100 * c.headroom, c.fused_attention ? "; fused attention" : "");
+              Gib(c.UsableBytes()).c_str(), 100 * c.headroom, "");
   PrintTable(p);
   PrintNotes(p);
   if (const LayoutPlan* best = p.Best()) {
-    std::printf("\nbest: tp=%lld pp=%lld ep=%lld dp=%lld, %s GiB on a rank of stage %lld\n", (long long)best->layout.tp,
-                (long long)best->layout.pp, (long long)best->layout.ep, (long long)best->layout.dp,
-                Gib(best->memory.Total()).c_str(), (long long)best->peak_stage);
+    std::printf("\nbest: tp=%lld pp=%lld ep=%lld dp=%lld, %s GiB on a rank of stage %lld; memory options: %s\n",
+                (long long)best->layout.tp, (long long)best->layout.pp, (long long)best->layout.ep,
+                (long long)best->layout.dp, Gib(best->memory.Total()).c_str(), (long long)best->peak_stage,
+                best->options.Describe().c_str());
   } else if (!p.layouts.empty() && p.layouts.front().fits) {
     const Layout& l = p.layouts.front().layout;
     std::printf("\nbest: none with the recipe's global batch; with one it can split (*): tp=%lld pp=%lld ep=%lld "
@@ -178,15 +216,17 @@ void PrintText(const Plan& p, const Recipe& r) {
 }  // namespace
 
 int PlanCommand(const Args& args) {
-  auto parsed = ParseRecipeArgs(args, {"--json", "--fused-attention"},
-                                {"--nodes", "--gpus-per-node", "--gpu-memory", "--mfu", "--peak-tflops"});
+  auto parsed = ParseRecipeArgs(args, {"--json", "--as-is"},
+                                {"--nodes", "--gpus-per-node", "--gpu-memory", "--mfu", "--peak-tflops", "--layout"});
   if (!parsed.ok()) return ExitCode(parsed.status());
   auto cluster = ParseCluster(*parsed);
   if (!cluster.ok()) return ExitCode(cluster.status());
   auto loaded = LoadRecipe(parsed->recipe, parsed->overrides);
   if (!loaded.ok()) return ExitCode(loaded.status());
   const Recipe& recipe = loaded->recipe;
-  const Plan plan = MakePlan(recipe, *cluster, TokensPerEpochOf(recipe));
+  auto search = ParseSearch(*parsed, recipe);
+  if (!search.ok()) return ExitCode(search.status());
+  const Plan plan = MakePlan(recipe, *cluster, TokensPerEpochOf(recipe), *search);
   if (parsed->Has("--json")) {
     std::printf("%s\n", ToJson(plan, recipe).dump(2).c_str());
   } else {

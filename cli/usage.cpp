@@ -87,13 +87,16 @@ const std::vector<CommandUsage>& Commands() {
        "  --seed S             the sampler's seed\n",
        "zen generate configs/recipes/zen-nano-lora.yaml output_dir=/tmp/x --prompt \"What is 2+3?\" --chat"},
       {"plan", "zen plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory SIZE [--mfu F]\n"
-               "         [--peak-tflops T] [--fused-attention] [--json]",
+               "         [--peak-tflops T] [--as-is] [--layout tp=T,pp=P,ep=E] [--json]",
        "memory per rank of every layout, which fit, wall time",
        "  --nodes N, --gpus-per-node G   the cluster\n"
        "  --gpu-memory SIZE              memory of one GPU (80GiB)\n"
        "  --mfu F                        model FLOPs utilisation for the wall time (0.4)\n"
        "  --peak-tflops T                one GPU's peak (989, H100 bf16 dense)\n"
-       "  --fused-attention              attention that keeps no T x T scores (flash attention)\n"
+       "  --as-is                        the recipe's memory options as given (train.param_dtype, train.recompute,\n"
+       "                                 parallel.sequence, train.loss_chunk_tokens); without it each layout\n"
+       "                                 gets the cheapest that fits\n"
+       "  --layout tp=T,pp=P,ep=E        only this layout\n"
        "  --json                         machine-readable\n",
        "zen plan configs/recipes/zen-eco-lora.yaml --nodes 1 --gpus-per-node 8 --gpu-memory 80GiB"},
       {"submit", "zen submit RECIPE [key=value ...] --nodes N --tasks-per-node T [--gpus-per-task G]\n"

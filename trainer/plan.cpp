@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/derived.h"          // defines: TokensPerStep, TotalSteps
 #include "models/lora.h"           // defines: LoraLinear, ResolveLoraTarget(s)
 #include "trainer/model_stage.h"   // defines: ChooseStage
@@ -162,21 +163,88 @@ StageParams CountStageParams(const ModelSpec& s, const LoraSpec& lora, const Lay
   return p;
 }
 
-// Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models" (the Megatron
-// paper), eq. 2 with tensor parallelism and no sequence parallelism or recomputation: one layer keeps
-//   s b h (10 + 24/t + 5 a s / (h t))  bytes     (= s b h (34 + 5 a s / h) at t = 1)
-// for 16-bit activations: s = seq_len, b = micro-batch, h = hidden, a = heads. 10 s b h (layer-norm and
-// block inputs, dropout masks) is replicated over tp; 24 s b h (q, k, v, the projection inputs, the MLP's
-// 4h intermediates) and the 5 a s^2 b attention scores / softmax / dropout are split by tp. It is the
-// standard estimate, so these numbers compare with other planners'; docs/plan.md lists where this model
-// differs (no dropout, SwiGLU widths, top_k experts, frozen linears that save no input). Scaled by 2 for
-// fp32 activations. With fused attention (flash / memory-efficient SDPA) the scores are recomputed in
-// the backward, not kept: the paper's "selective recomputation" figure, s b h (10 + 24/t).
-double ActivationBytesPerLayer(const ModelSpec& m, const TrainSpec& t, int64_t tp, bool fused_attention) {
-  const double s = t.seq_len, b = t.micro_batch_size, h = m.hidden, a = m.heads;
-  const double scores = fused_attention ? 0.0 : 5.0 * a * s / (h * tp);
-  const double bytes_per_value = t.dtype == "bf16" ? kBf16 : kFp32;
-  return s * b * h * (10.0 + 24.0 / tp + scores) * (bytes_per_value / kBf16);
+std::string MemoryOptions::Describe() const {
+  std::vector<std::string> parts;
+  if (bf16_params) parts.push_back("bf16 params");
+  if (recompute != "none") {
+    parts.push_back(absl::StrCat(recompute, " recompute",
+                                 recompute == "full" && recompute_layers > 0 ? absl::StrCat(" of ", recompute_layers, " layers") : ""));
+  }
+  if (sequence_parallel) parts.push_back("SP");
+  if (loss_chunk_tokens > 0) parts.push_back(absl::StrCat("loss chunks of ", loss_chunk_tokens));
+  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+}
+
+MemoryOptions RecipeMemoryOptions(const Recipe& r) {
+  MemoryOptions o;
+  o.bf16_params = r.train.param_dtype == "bf16";
+  o.recompute = r.train.recompute;
+  o.recompute_layers = r.train.recompute_layers;
+  o.sequence_parallel = r.parallel.sequence;
+  o.loss_chunk_tokens = r.train.loss_chunk_tokens;
+  return o;
+}
+
+namespace {
+
+// Values (of the activation dtype) one decoder layer saves per token for its backward, as measured on
+// CPU with torch's autograd (tests/cli/plan_matches_measured.sh: least squares over layers, seq_len,
+// micro-batch, hidden, ffn and vocab at fp32; every coefficient within a few % of that fit):
+//   kC   per hidden unit: the norms' inputs and outputs and the residual stream (replicated over tp,
+//        split by tp under sequence parallelism);
+//   kQ   per unit of q + k + v width: the projections, q_norm/k_norm, RoPE and the attention output;
+//   kF   per unit of the MLP's width: gate, silu(gate), up and their product.
+// A frozen linear (LoRA's base) saves no input for a weight gradient, hence the smaller LoRA figures.
+struct LayerCoefficients {
+  double c, q, f;
+};
+constexpr LayerCoefficients kLoraLayer{2.0, 4.0, 4.0}, kFullLayer{2.5, 4.5, 4.5};
+// Per routed row (token x top_k) of an MoE layer, beyond the expert's kF x expert_ffn: the gathered
+// input, the dispatched and combined rows and the weighted output; per token, the router's fp32
+// logits, probabilities and their top-k. Each tp rank routes its own 1/tp of the tokens.
+constexpr double kRoutedRowHidden = 4.0, kRouterPerExpert = 3.0;
+// The cross entropy at its peak (the start of its backward) holds this many fp32 (tokens, V/tp) tensors:
+// the logits, their fp32 view, softmax's exp, the gather's scatter and the summed gradient (measured).
+constexpr double kLogitsCopies = 5.0;
+constexpr double kBucketBytes = 32 << 20;  // parallel/data_parallel.h's gradient bucket
+
+double ActivationValueBytes(const Recipe& r, const MemoryOptions& o) {
+  return r.train.dtype == "bf16" || o.bf16_params ? kBf16 : kFp32;
+}
+
+// Bytes of what selective recompute drops from one layer (docs/memory.md): the SDPA call's own saved
+// tensors, the (B, 1, T, T) additive mask it converts the block-causal boolean mask into and its output
+// (B, T, heads/tp x head_dim).
+double AttentionCoreBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
+  const double s = r.train.seq_len, b = r.train.micro_batch_size;
+  const double output = b * s * double(r.model.heads) * r.model.HeadDim() / tp;
+  return (b * s * s + output) * ActivationValueBytes(r, o);
+}
+
+// Bytes of a layer's input (B, T, C), all that full recompute keeps of it: the residual stream, fp32 unless
+// the parameters are bf16 (autocast's residual adds keep fp32); split by tp only under sequence parallelism.
+double LayerInputBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
+  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  return tokens * r.model.hidden / (o.sequence_parallel ? tp : 1) * (o.bf16_params ? kBf16 : kFp32);
+}
+
+}  // namespace
+
+double ActivationBytesPerLayer(const Recipe& r, const MemoryOptions& o, int64_t layer, int64_t tp) {
+  const ModelSpec& m = r.model;
+  const LayerCoefficients k = r.lora.enabled ? kLoraLayer : kFullLayer;
+  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  const double qkv = (m.heads + 2.0 * m.KvHeads()) * m.HeadDim() / tp;
+  double per_token = k.c * m.hidden / (o.sequence_parallel ? tp : 1) + k.q * qkv;
+  if (m.IsMoeLayer(layer)) {
+    per_token += (m.top_k * (k.f * m.expert_ffn + kRoutedRowHidden * m.hidden) + kRouterPerExpert * m.experts) / tp +
+                 k.f * m.shared_ffn / tp;
+  } else {
+    per_token += k.f * m.ffn / tp;
+  }
+  // + the (B, 1, T, T) additive mask SDPA saves (measured: 4 bytes x B T^2 per layer at fp32).
+  return (tokens * per_token + double(r.train.micro_batch_size) * r.train.seq_len * r.train.seq_len) *
+         ActivationValueBytes(r, o);
 }
 
 int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_t stage, int64_t micro) {
@@ -184,22 +252,70 @@ int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_
   return schedule == "gpipe" ? micro : std::min(stages - stage, micro);
 }
 
-RankMemory StageMemory(const Recipe& r, const ClusterSpec& cluster, const Layout& layout, int64_t stage,
-                       int64_t micro) {
+namespace {
+
+// Activations of one micro-batch held between its forward and backward, plus what the backward of one
+// layer rebuilds at a time (recompute): none keeps every layer's; selective drops each layer's attention
+// core and rebuilds one; full keeps only the inputs of the recomputed layers and rebuilds one whole layer.
+struct StageActivations {
+  double per_micro = 0;  // held per in-flight micro-batch
+  double transient = 0;  // once, during a backward
+};
+
+StageActivations ActivationsOfStage(const Recipe& r, const MemoryOptions& o, const StageRange& range, int64_t tp) {
+  StageActivations a;
+  const double core = AttentionCoreBytes(r, o, tp);
+  const int64_t layers = range.end_layer - range.first_layer;
+  const int64_t recomputed = o.recompute == "full" ? (o.recompute_layers > 0 ? std::min(o.recompute_layers, layers) : layers) : 0;
+  for (int64_t l = range.first_layer; l < range.end_layer; ++l) {
+    const double whole = ActivationBytesPerLayer(r, o, l, tp);
+    if (l - range.first_layer < recomputed) {
+      a.per_micro += LayerInputBytes(r, o, tp);
+      a.transient = std::max(a.transient, whole);
+    } else if (o.recompute == "selective") {
+      a.per_micro += whole - core;
+      a.transient = std::max(a.transient, core);
+    } else {
+      a.per_micro += whole;
+    }
+  }
+  // The (B, 1, T, T) boolean block-causal mask, built once per forward.
+  a.per_micro += double(r.train.micro_batch_size) * r.train.seq_len * r.train.seq_len;
+  return a;
+}
+
+// The cross entropy's fp32 (tokens, V/tp) tensors: kLogitsCopies of the micro-batch (or of one chunk) in
+// its backward, and one saved copy for every other micro-batch in flight (none when chunked). Under
+// sequence parallelism the loss takes the unchunked path (models/qwen3.cpp).
+double LogitsBytes(const Recipe& r, const MemoryOptions& o, int64_t tp, double in_flight) {
+  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  const double row = double(r.model.vocab) / tp * kFp32;
+  if (o.loss_chunk_tokens > 0 && tokens > o.loss_chunk_tokens && !o.sequence_parallel) {
+    return kLogitsCopies * double(o.loss_chunk_tokens) * row;
+  }
+  return (kLogitsCopies + in_flight - 1) * tokens * row;
+}
+
+}  // namespace
+
+RankMemory StageMemory(const Recipe& r, const MemoryOptions& o, const Layout& layout, int64_t stage, int64_t micro) {
   const StageRange range = ChooseStage(r, layout, stage);
   const StageParams p = CountStageParams(r.model, r.lora, layout, range);
   const double in_flight = InFlightMicroBatches(r.parallel.schedule, layout.pp, stage, micro);
   const double owners = r.parallel.zero == 1 ? layout.dp : 1;  // ZeRO-1: each dp rank owns ~1/dp
+  const double storage = o.bf16_params ? kBf16 : kFp32;
   RankMemory m;
-  m.weights = kFp32 * p.weights;
-  m.autocast_copies = r.train.dtype == "bf16" ? kBf16 * p.matmul * in_flight : 0;
-  m.gradients = kFp32 * p.trainable;
-  m.optimizer = kAdamBytes * p.trainable / owners;
-  m.activations = in_flight * double(range.end_layer - range.first_layer) *
-                  ActivationBytesPerLayer(r.model, r.train, layout.tp, cluster.fused_attention);
-  // (B, T, V/tp) fp32 logits of the vocab-parallel cross entropy.
-  const double logits = double(r.train.seq_len) * r.train.micro_batch_size * r.model.vocab / layout.tp * kFp32;
-  m.logits = range.has_head ? in_flight * logits : 0;
+  m.weights = storage * p.weights;
+  m.autocast_copies = r.train.dtype == "bf16" && !o.bf16_params ? kBf16 * p.matmul * in_flight : 0;
+  m.gradients = storage * p.trainable;
+  m.optimizer = (kAdamBytes + (o.bf16_params ? kFp32 : 0)) * p.trainable / owners;
+  const StageActivations a = ActivationsOfStage(r, o, range, layout.tp);
+  m.activations = in_flight * a.per_micro + a.transient;
+  m.logits = range.has_head ? LogitsBytes(r, o, layout.tp, in_flight) : 0;
+  // Gradient sync over dp flattens one bucket at a time (torch::cat) beside the gradients, after the
+  // backward has freed the activations and logits: it raises the peak only by what it exceeds them.
+  const double bucket = layout.dp > 1 ? std::min(kBucketBytes, m.gradients) : 0;
+  m.buffers = std::max(0.0, bucket - m.activations - m.logits);
   return m;
 }
 
@@ -241,14 +357,16 @@ int64_t FewestMicroBatches(const Recipe& r, const Layout& l) {
   return r.parallel.schedule == "1f1b" && l.pp > 1 ? l.pp : 1;
 }
 
-// The layout's rank with the most memory, over its stages.
-LayoutPlan Evaluate(const Recipe& r, const ClusterSpec& cluster, const Layout& l, const std::string& batch_issue) {
+// The layout's rank with the most memory, over its stages, under options `o`.
+LayoutPlan Evaluate(const Recipe& r, const ClusterSpec& cluster, const Layout& l, const std::string& batch_issue,
+                    const MemoryOptions& o) {
   LayoutPlan plan;
   plan.layout = l;
+  plan.options = o;
   plan.batch_issue = batch_issue;
   plan.micro_batches = batch_issue.empty() ? AccumulationSteps(r.train, l.dp) : FewestMicroBatches(r, l);
   for (int64_t stage = 0; stage < l.pp; ++stage) {
-    const RankMemory m = StageMemory(r, cluster, l, stage, plan.micro_batches);
+    const RankMemory m = StageMemory(r, o, l, stage, plan.micro_batches);
     if (stage > 0 && m.Total() <= plan.memory.Total()) continue;
     const StageRange range = ChooseStage(r, l, stage);
     plan.memory = m;
@@ -261,8 +379,48 @@ LayoutPlan Evaluate(const Recipe& r, const ClusterSpec& cluster, const Layout& l
   return plan;
 }
 
-// The candidates before any check: tp inside a node, pp dividing the layers, ep dividing experts and dp.
-std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster) {
+// The options to try on a layout, cheapest first: as given; + chunked cross entropy (no compute cost);
+// + sequence parallelism (tp > 1, text only; the same communication volume as tp alone; the loss then
+// runs unchunked); + selective recompute;
+// + full recompute (about a third more compute).
+std::vector<MemoryOptions> OptionLadder(const MemoryOptions& given, const Layout& l, const Recipe& r) {
+  std::vector<MemoryOptions> ladder = {given};
+  MemoryOptions o = given;
+  constexpr int64_t kChunkTokens = 1024;  // (1024, V/tp) fp32 tensors: 0.6 GiB each at Qwen3's vocab, tp = 1
+  if (o.loss_chunk_tokens == 0 && r.train.seq_len * r.train.micro_batch_size > kChunkTokens) {
+    o.loss_chunk_tokens = kChunkTokens;
+    ladder.push_back(o);
+  }
+  if (!o.sequence_parallel && l.tp > 1 && r.train.seq_len % l.tp == 0 && !r.model.IsMultimodal()) {
+    o.sequence_parallel = true;
+    ladder.push_back(o);
+  }
+  if (o.recompute == "none") {
+    o.recompute = "selective";
+    ladder.push_back(o);
+  }
+  if (o.recompute != "full" || o.recompute_layers > 0) {
+    o.recompute = "full";
+    o.recompute_layers = 0;
+    ladder.push_back(o);
+  }
+  return ladder;
+}
+
+LayoutPlan EvaluateSearched(const Recipe& r, const ClusterSpec& cluster, const Layout& l,
+                            const std::string& batch_issue, const PlanSearch& search) {
+  if (!search.search) return Evaluate(r, cluster, l, batch_issue, search.options);
+  LayoutPlan last;
+  for (const MemoryOptions& o : OptionLadder(search.options, l, r)) {
+    last = Evaluate(r, cluster, l, batch_issue, o);
+    if (last.fits) break;
+  }
+  return last;
+}
+
+// The candidates before any check: tp inside a node, pp dividing the layers, ep dividing the experts and
+// tp x dp (the expert group folds over a stage's ranks).
+std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster, const PlanSearch& search) {
   std::vector<Layout> out;
   const int64_t world = cluster.World();
   for (int64_t tp : {1, 2, 4, 8}) {
@@ -270,9 +428,12 @@ std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster) {
     for (int64_t pp = 1; pp <= m.layers; ++pp) {
       if (m.layers % pp != 0 || world % (tp * pp) != 0) continue;
       const int64_t dp = world / (tp * pp);
-      for (int64_t ep = 1; ep <= dp; ++ep) {
-        if (dp % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
-        out.push_back({tp, pp, dp, ep});
+      const int64_t expert_ranks = tp * dp;
+      for (int64_t ep = 1; ep <= expert_ranks; ++ep) {
+        if (expert_ranks % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
+        const Layout l{tp, pp, dp, ep};
+        if (search.layout && (search.layout->tp != tp || search.layout->pp != pp || search.layout->ep != ep)) continue;
+        out.push_back(l);
       }
     }
   }
@@ -298,22 +459,25 @@ const LayoutPlan* Plan::Best() const {
   return &layouts.front();
 }
 
-Plan MakePlan(const Recipe& r, const ClusterSpec& cluster, std::optional<double> dataset_tokens) {
+Plan MakePlan(const Recipe& r, const ClusterSpec& cluster, std::optional<double> dataset_tokens,
+              const PlanSearch& search) {
   Plan plan;
   plan.cluster = cluster;
   plan.params = CountParams(r.model);
   plan.params_trainable = r.lora.enabled ? CountLoraParams(r.model, r.lora) : plan.params.total;
-  for (const Layout& l : Candidates(r.model, cluster)) {
+  for (const Layout& l : Candidates(r.model, cluster, search)) {
+    const Layout& checked = l;
     // The shapes alone: the same layout with a global batch it certainly accepts.
-    Recipe shapes_only = WithLayout(r, l);
+    Recipe shapes_only = WithLayout(r, checked);
     shapes_only.train.global_batch_size = r.train.micro_batch_size * l.dp * FewestMicroBatches(r, l);
     const absl::StatusOr<Layout> shapes = CheckLayout(shapes_only, cluster.World());
     if (!shapes.ok()) {
       plan.rejected.push_back({l, std::string(shapes.status().message())});
       continue;
     }
-    const absl::StatusOr<Layout> as_is = CheckLayout(WithLayout(r, l), cluster.World());
-    plan.layouts.push_back(Evaluate(r, cluster, l, as_is.ok() ? "" : std::string(as_is.status().message())));
+    const absl::StatusOr<Layout> as_is = CheckLayout(WithLayout(r, checked), cluster.World());
+    plan.layouts.push_back(
+        EvaluateSearched(r, cluster, l, as_is.ok() ? "" : std::string(as_is.status().message()), search));
   }
   std::stable_sort(plan.layouts.begin(), plan.layouts.end(), Better);
   plan.tokens_per_step = TokensPerStep(r.train);

@@ -3,13 +3,17 @@
 // long the recipe's token budget takes at a given MFU. Estimates from the shapes, not measurements: what
 // each term assumes, and where it is known to be high or low, is in docs/plan.md.
 //
-// It models what this trainer does (trainer/rank_setup.cpp, parallel/, models/):
-//   weights   fp32 on every rank, even under bf16 (autocast computes in bf16; the parameters are the
-//             fp32 master weights), LoRA's frozen base included;
-//   grads     fp32, trainable parameters only (LoRA: the adapters; full fine-tuning: everything);
-//   AdamW     exp_avg + exp_avg_sq in fp32 for the trainable parameters a rank owns (ZeRO-1: 1/dp);
-//   sharding  as the layers split them: attention, dense MLP, shared expert and vocabulary by tp; norms,
-//             router and routed experts whole on every tp rank; experts by ep; layers by pp (the cost-
+// It models what this trainer does (trainer/rank_setup.cpp, parallel/, models/), under the memory
+// options below (MemoryOptions: bf16 parameters, recompute, sequence parallelism, chunked loss); routed
+// experts are spread over the expert group, which folds over tp x dp (never replicated); the activation
+// and logits coefficients are the ones measured on CPU
+// (tests/cli/plan_matches_measured.sh checks the whole prediction against peak_memory_bytes):
+//   weights   fp32, or bf16 under param_dtype=bf16, LoRA's frozen base included;
+//   grads     in the parameters' dtype, trainable parameters only (LoRA: the adapters; else everything);
+//   AdamW     exp_avg + exp_avg_sq in fp32 (+ an fp32 master under bf16 parameters) for the trainable
+//             parameters a rank owns (ZeRO-1: 1/dp);
+//   sharding  as the layers split them: attention, dense MLP, shared expert and vocabulary by tp; norms
+//             and router whole on every tp rank; routed experts by ep; layers by pp (the cost-
 //             balanced split the trainer chooses); a tied embedding copied onto the last stage when pp > 1.
 #pragma once
 
@@ -26,6 +30,21 @@
 
 namespace zen {
 
+// What a recipe tells the trainer to do to save memory (train.param_dtype, train.recompute,
+// train.recompute_layers, parallel.sequence, train.loss_chunk_tokens). The planner evaluates any
+// combination; MakePlan searches them per layout unless told to take the recipe's as they are.
+struct MemoryOptions {
+  bool bf16_params = false;        // parameters stored in bf16; trainable ones keep fp32 masters in AdamW
+  std::string recompute = "none";  // none | selective (attention core) | full (keep each layer's input)
+  int64_t recompute_layers = 0;    // under full: the first N layers of each stage (0 = all of them)
+  bool sequence_parallel = false;  // activations outside the tensor-parallel regions split by tp (tp > 1)
+  int64_t loss_chunk_tokens = 0;   // cross entropy over chunks of this many tokens (0 = the micro-batch)
+  std::string Describe() const;    // "bf16 params, full recompute, SP, loss chunks of 4096" or "none"
+};
+
+// The options the recipe sets.
+MemoryOptions RecipeMemoryOptions(const Recipe& recipe);
+
 struct ClusterSpec {
   int64_t nodes = 1;
   int64_t gpus_per_node = 8;
@@ -33,7 +52,6 @@ struct ClusterSpec {
   double headroom = 0.10;         // kept free for the CUDA context, NCCL buffers and fragmentation
   double peak_flops = 989e12;     // per GPU: H100 / H200 dense bf16
   double mfu = 0.4;
-  bool fused_attention = false;   // attention keeps no s × s scores (flash / memory-efficient SDPA)
   int64_t World() const { return nodes * gpus_per_node; }
   double UsableBytes() const { return gpu_memory_bytes * (1.0 - headroom); }
 };
@@ -54,8 +72,9 @@ struct StageParams {
 StageParams CountStageParams(const ModelSpec& spec, const LoraSpec& lora, const Layout& layout,
                              const StageRange& stage);
 
-// Bytes one decoder layer keeps for the backward of one micro-batch (see plan.cpp for the formula).
-double ActivationBytesPerLayer(const ModelSpec& spec, const TrainSpec& train, int64_t tp, bool fused_attention);
+// Bytes decoder layer `layer` keeps for the backward of one micro-batch when nothing is recomputed (see
+// plan.cpp for the measured coefficients), on a rank of tensor-parallel degree `tp`.
+double ActivationBytesPerLayer(const Recipe& recipe, const MemoryOptions& options, int64_t layer, int64_t tp);
 
 // Micro-batches whose activations stage `stage` of `stages` holds at once under parallel.schedule
 // (1F1B: min(stages - stage, micro); GPipe: micro), as parallel/pipeline_schedule.cpp orders them.
@@ -63,18 +82,21 @@ int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_
 
 // Bytes on one rank, by kind.
 struct RankMemory {
-  double weights = 0;          // fp32 parameters
-  double autocast_copies = 0;  // bf16 only: the bf16 copy of every matmul weight a forward saves for its
-                               // backward, one per in-flight micro-batch
-  double gradients = 0;        // fp32, trainable parameters
-  double optimizer = 0;        // AdamW's two fp32 moments of the trainable parameters this rank owns
-  double activations = 0;      // saved by the layers, every in-flight micro-batch
-  double logits = 0;           // last stage: fp32 vocab-parallel logits, every in-flight micro-batch
-  double Total() const { return weights + autocast_copies + gradients + optimizer + activations + logits; }
+  double weights = 0;          // parameters in their storage dtype
+  double autocast_copies = 0;  // train.dtype=bf16 over fp32 parameters: the bf16 copy of every matmul
+                               // weight a forward saves for its backward, one per in-flight micro-batch
+  double gradients = 0;        // trainable parameters, in their dtype
+  double optimizer = 0;        // AdamW's two fp32 moments (+ fp32 masters of bf16 parameters), owned share
+  double activations = 0;      // saved by the layers (and the attention masks), every in-flight micro-batch
+  double logits = 0;           // last stage: the cross entropy's fp32 (tokens, V/tp) tensors at its peak
+  double buffers = 0;          // dp > 1: what the gradient bucket (a flat copy of up to 32 MiB) adds to the peak
+  double Total() const {
+    return weights + autocast_copies + gradients + optimizer + activations + logits + buffers;
+  }
 };
 
 // The rank of `stage` under `layout` with `micro` micro-batches per step and data-parallel rank.
-RankMemory StageMemory(const Recipe& recipe, const ClusterSpec& cluster, const Layout& layout, int64_t stage,
+RankMemory StageMemory(const Recipe& recipe, const MemoryOptions& options, const Layout& layout, int64_t stage,
                        int64_t micro);
 
 // 464M, 4.33B, 3.63T: a count for people.
@@ -90,6 +112,7 @@ struct LayoutPlan {
   int64_t stage_layers = 0;   // decoder layers that stage holds
   int64_t in_flight = 0;      // micro-batches whose activations that stage holds at once
   RankMemory memory;          // of a rank of peak_stage
+  MemoryOptions options;      // what this layout runs with (the cheapest that fits, when searched)
   bool fits = false;          // memory.Total() <= the cluster's usable bytes
   // Why the trainer refuses the recipe's global batch on this layout ("" = it accepts it). The memory
   // above then assumes the smallest global batch the layout accepts (pp micro-batches under 1F1B, else 1).
@@ -119,10 +142,20 @@ struct Plan {
   const LayoutPlan* Best() const;      // the first layout that fits and runs as is; nullptr when none
 };
 
+// How MakePlan treats the memory options and which layouts it considers.
+struct PlanSearch {
+  MemoryOptions options;         // the starting point (RecipeMemoryOptions)
+  bool search = true;            // per layout, the first of: as given, + chunked loss, + sequence parallel,
+                                 // + selective recompute, + full recompute, that fits; false: as given
+  std::optional<Layout> layout;  // only this tp, pp, ep (dp = world / (tp × pp))
+};
+
 // Every candidate layout of `cluster` for `recipe`: tp in {1, 2, 4, 8} dividing gpus_per_node (tensor
-// parallelism stays inside a node), pp dividing model.layers, ep dividing the experts and dp (MoE only),
-// dp = world / (tp × pp), each checked by the trainer's own CheckLayout. `dataset_tokens`: one epoch's
-// tokens when known (bounds the steps as in `zen validate`).
-Plan MakePlan(const Recipe& recipe, const ClusterSpec& cluster, std::optional<double> dataset_tokens = std::nullopt);
+// parallelism stays inside a node), pp dividing model.layers, ep dividing the experts and tp × dp (MoE
+// only: the expert group folds over a stage's ranks), dp = world / (tp × pp), each checked by the
+// trainer's own CheckLayout. `dataset_tokens`: one epoch's tokens when known (bounds the steps as in
+// `zen validate`).
+Plan MakePlan(const Recipe& recipe, const ClusterSpec& cluster, std::optional<double> dataset_tokens = std::nullopt,
+              const PlanSearch& search = PlanSearch{});
 
 }  // namespace zen

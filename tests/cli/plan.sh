@@ -22,7 +22,7 @@ assert t["flops_per_token"] > 4 * p["active"] * 0.9, t  # at least the LoRA 4N (
 assert abs(t["seconds"] - t["tokens"] * t["flops_per_token"] / (world * t["peak_flops"] * t["mfu"])) <= 1e-6 * t["seconds"]
 assert plan["layouts"] or plan["rejected"], "no layout considered"
 for l in plan["layouts"]:
-    assert l["tp"] in (1, 2, 4, 8) and l["tp"] * l["pp"] * l["dp"] == world and l["dp"] % l["ep"] == 0, l
+    assert l["tp"] in (1, 2, 4, 8) and l["tp"] * l["pp"] * l["dp"] == world and (l["tp"] * l["dp"]) % l["ep"] == 0, l
     m = l["memory_bytes"]
     parts = sum(v for k, v in m.items() if k != "total")
     assert abs(parts - m["total"]) <= 1e-6 * m["total"] and m["weights"] > 0 and m["activations"] > 0, m

@@ -49,55 +49,93 @@ TEST(PlanMemory, TinyConfigEqualsTheHandComputation) {
   // 7760; two layers 15520, + embedding 64 x 32 = 2048 (tied head) + final norm 32 = 17600.
   // LoRA per layer: q 4 x (32 + 32) = 256, v 4 x (32 + 16) = 192; two layers: 896.
   const Recipe r = TinyRecipe();
-  const RankMemory m = StageMemory(r, ClusterSpec{}, Layout{}, /*stage=*/0, /*micro=*/2);
+  const MemoryOptions none;
+  const RankMemory m = StageMemory(r, none, Layout{}, /*stage=*/0, /*micro=*/2);
   EXPECT_EQ(m.weights, (17600 + 896) * 4.0);
   EXPECT_EQ(m.autocast_copies, 0.0);  // fp32
   EXPECT_EQ(m.gradients, 896 * 4.0);
   EXPECT_EQ(m.optimizer, 896 * 8.0);
-  // s b h = 16 x 2 x 32 = 1024; 34 + 5 a s / h = 34 + 5 x 4 x 16 / 32 = 44; x 2 for fp32, x 2 layers,
-  // x 1 micro-batch in flight (1F1B, one stage).
-  EXPECT_EQ(m.activations, 1024 * 44 * 2 * 2.0);
-  EXPECT_EQ(m.logits, 16 * 2 * 64 * 4.0);  // (T, B, V) fp32
-  EXPECT_EQ(m.Total(), 273152.0);
+  // LoRA, per token and layer: 2 x 32 (hidden) + 4 x (32 + 16 + 16) (q, k, v) + 4 x 48 (MLP) = 512 fp32
+  // values; x 32 tokens x 4 bytes; + the (2, 1, 16, 16) fp32 mask SDPA saves per layer (2048 bytes);
+  // two layers, + the boolean mask (512 bytes) once; 1 micro-batch in flight (1F1B, one stage).
+  EXPECT_EQ(m.activations, 2 * (512 * 32 * 4.0 + 2048) + 512);
+  EXPECT_EQ(m.logits, 5 * 32 * 64 * 4.0);  // five fp32 (tokens, V) tensors at the loss's peak
+  EXPECT_EQ(m.buffers, 0.0);               // dp = 1: no gradient bucket
 }
 
 TEST(PlanMemory, TensorParallelSplitsTheShardedActivationTerms) {
-  // 10 + 24/t + 5 a s / (h t) at t = 2: 10 + 12 + 5 = 27 (x s b h = 1024, x 2 for fp32).
   const Recipe r = TinyRecipe();
-  EXPECT_EQ(ActivationBytesPerLayer(r.model, r.train, /*tp=*/2, /*fused_attention=*/false), 1024 * 27 * 2.0);
-  EXPECT_EQ(ActivationBytesPerLayer(r.model, r.train, 2, /*fused_attention=*/true), 1024 * 22 * 2.0);
+  MemoryOptions o;
+  // tp = 2: q, k, v and the MLP halve, the hidden term stays: 64 + 128 + 96 = 288 values per token.
+  EXPECT_EQ(ActivationBytesPerLayer(r, o, 0, /*tp=*/2), 288 * 32 * 4.0 + 2048);
+  // Sequence parallelism splits the hidden term too.
+  o.sequence_parallel = true;
+  EXPECT_EQ(ActivationBytesPerLayer(r, o, 0, 2), 256 * 32 * 4.0 + 2048);
+}
+
+TEST(PlanMemory, RecomputeKeepsLessAndChunkedLossBoundsTheLogits) {
+  const Recipe r = TinyRecipe();
+  MemoryOptions o;
+  const RankMemory none = StageMemory(r, o, Layout{}, 0, 1);
+  // Selective drops each layer's attention core, the fp32 mask (2 x 16 x 16) and output (2 x 16 x 32):
+  // 6144 bytes, and rebuilds one layer's.
+  o.recompute = "selective";
+  const RankMemory selective = StageMemory(r, o, Layout{}, 0, 1);
+  EXPECT_EQ(selective.activations, none.activations - 2 * 6144.0 + 6144);
+  o.recompute = "full";  // each layer's (2, 16, 32) fp32 input, plus one layer rebuilt
+  const RankMemory full = StageMemory(r, o, Layout{}, 0, 1);
+  EXPECT_EQ(full.activations, 2 * 32 * 32 * 4.0 + (512 * 32 * 4.0 + 2048) + 512);
+  o.recompute_layers = 1;  // only the first layer recomputed
+  EXPECT_EQ(StageMemory(r, o, Layout{}, 0, 1).activations, 32 * 32 * 4.0 + 2 * (512 * 32 * 4.0 + 2048) + 512);
+  o = MemoryOptions{};
+  o.loss_chunk_tokens = 8;
+  EXPECT_EQ(StageMemory(r, o, Layout{}, 0, 1).logits, 5 * 8 * 64 * 4.0);
 }
 
 TEST(PlanMemory, ZeroOneDividesOptimizerStateByDp) {
   Recipe r = TinyRecipe();
   Layout l;
   l.dp = 4;
-  const RankMemory plain = StageMemory(r, ClusterSpec{}, l, 0, 1);
+  const RankMemory plain = StageMemory(r, MemoryOptions{}, l, 0, 1);
   r.parallel.zero = 1;
-  const RankMemory zero = StageMemory(r, ClusterSpec{}, l, 0, 1);
+  const RankMemory zero = StageMemory(r, MemoryOptions{}, l, 0, 1);
   EXPECT_EQ(zero.optimizer, plain.optimizer / 4);
   EXPECT_EQ(zero.gradients, plain.gradients);
   EXPECT_EQ(zero.weights, plain.weights);
+  EXPECT_EQ(zero.buffers, 0.0);  // the bucket (every gradient, under 32 MiB) is smaller than the activations
 }
 
 TEST(PlanMemory, FullFineTuningKeepsGradientsAndStateForEveryWeight) {
   Recipe r = TinyRecipe();
   r.lora.enabled = false;
-  const RankMemory m = StageMemory(r, ClusterSpec{}, Layout{}, 0, 1);
+  const RankMemory m = StageMemory(r, MemoryOptions{}, Layout{}, 0, 1);
   EXPECT_EQ(m.weights, 17600 * 4.0);
   EXPECT_EQ(m.gradients, 17600 * 4.0);
   EXPECT_EQ(m.optimizer, 17600 * 8.0);
+}
+
+TEST(PlanMemory, Bf16ParametersHalveWeightsAndKeepFp32MastersOfTheTrainable) {
+  Recipe r = TinyRecipe();
+  r.lora.enabled = false;
+  MemoryOptions o;
+  o.bf16_params = true;
+  const RankMemory m = StageMemory(r, o, Layout{}, 0, 1);
+  EXPECT_EQ(m.weights, 17600 * 2.0);
+  EXPECT_EQ(m.gradients, 17600 * 2.0);
+  EXPECT_EQ(m.optimizer, 17600 * 12.0);  // two moments and a master, fp32
+  EXPECT_EQ(m.autocast_copies, 0.0);     // the weights already are bf16
 }
 
 TEST(PlanMemory, Bf16KeepsFp32WeightsPlusOneBf16CopyPerMicroBatchInFlight) {
   Recipe r = TinyRecipe();
   r.train.dtype = "bf16";
   r.parallel.schedule = "gpipe";
-  const RankMemory m = StageMemory(r, ClusterSpec{}, Layout{}, 0, /*micro=*/2);
+  const RankMemory m = StageMemory(r, MemoryOptions{}, Layout{}, 0, /*micro=*/2);
   EXPECT_EQ(m.weights, (17600 + 896) * 4.0);
   // The linears (2 x 7680) and the tied head (2048), 2 bytes each, for both micro-batches GPipe holds.
   EXPECT_EQ(m.autocast_copies, (2 * 7680 + 2048) * 2.0 * 2);
-  EXPECT_EQ(m.activations, 1024 * 44 * 2 * 2.0);  // 16-bit: no fp32 factor; 2 layers x 2 micro-batches
+  // 16-bit values: 512 x 32 x 2 + the bf16 mask 1024, per layer; 2 layers x 2 micro-batches.
+  EXPECT_EQ(m.activations, 2 * (2 * (512 * 32 * 2.0 + 1024) + 512));
 }
 
 // Parameters (all, trainable) a rank of the layout instantiates, LoRA applied as the trainer does.
@@ -195,12 +233,12 @@ TEST(PlanLayouts, NeverOffersATensorDegreeTheShapesOrTheNodeDoNotAllow) {
   EXPECT_NE(eco.rejected.front().reason.find("model.heads (28)"), std::string::npos) << eco.rejected.front().reason;
 }
 
-TEST(PlanLayouts, ExpertDegreesDivideTheExpertsAndDp) {
+TEST(PlanLayouts, ExpertDegreesDivideTheExpertsAndTpTimesDp) {
   const Plan next = MakePlan(LoadShipped("next", {"train.global_batch_size=512"}), Cluster(4, 8, 80));
   bool some_ep = false;
   for (const LayoutPlan& l : next.layouts) {
     EXPECT_EQ(128 % l.layout.ep, 0);
-    EXPECT_EQ(l.layout.dp % l.layout.ep, 0);
+    EXPECT_EQ((l.layout.tp * l.layout.dp) % l.layout.ep, 0);  // the expert group folds over tp x dp
     some_ep |= l.layout.ep > 1;
   }
   EXPECT_TRUE(some_ep);
