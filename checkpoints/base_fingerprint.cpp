@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "checkpoints/hf_checkpoint.h"  // defines: HfWeightFiles
 #include "core/status.h"                // defines: BadInput, ZEN_ASSIGN_OR_RETURN
-#include "data/sha256.h"                // defines: Sha256
+#include "data/common/sha256.h"         // defines: Sha256
 
 namespace zen {
 namespace {
