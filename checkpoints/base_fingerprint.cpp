@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 
-#include "absl/strings/match.h"
 #include "checkpoints/hf_checkpoint.h"  // defines: HfWeightFiles
 #include "core/status.h"                // defines: BadInput, ZEN_ASSIGN_OR_RETURN
 #include "data/common/sha256.h"         // defines: Sha256
@@ -58,7 +57,7 @@ absl::StatusOr<BaseFile> FingerprintFile(const std::string& folder, const std::s
   BaseFile f;
   f.name = name;
   f.bytes = bytes;
-  if (absl::EndsWith(name, ".safetensors")) { ZEN_ASSIGN_OR_RETURN(f.header_sha256, HeaderSha256(in, bytes, path)); }
+  if (fs::path(name).extension() == ".safetensors") { ZEN_ASSIGN_OR_RETURN(f.header_sha256, HeaderSha256(in, bytes, path)); }
   ZEN_ASSIGN_OR_RETURN(f.sample_sha256, SampleSha256(in, bytes, path));
   return f;
 }

@@ -10,8 +10,9 @@ LayerInputs::LayerInputs(const torch::Tensor& hidden, torch::Tensor positions, t
       media_(media),
       dtype_(hidden.scalar_type()),
       device_(hidden.device()) {
-  TORCH_CHECK(hidden.dim() == 3 && positions_.dim() == 2 && positions_.size(0) == hidden.size(0) &&
-                  positions_.size(1) == hidden.size(1),
+  // T comes from positions: under sequence parallelism hidden holds only this rank's shard of the sequence
+  // (Qwen3Impl::forward_hidden checks the shard's length), while positions and masks stay whole.
+  TORCH_CHECK(hidden.dim() == 3 && positions_.dim() == 2 && positions_.size(0) == hidden.size(0),
               "want hidden (B, T, C) and positions (B, T), got ", hidden.sizes(), " and ", positions_.sizes());
   TORCH_CHECK(!segments_.defined() || cached_ == 0, "packed documents (segments) over a generation's cache");
 }

@@ -18,7 +18,8 @@ struct MediaContext;  // models/cross_attention.h
 
 class LayerInputs {
  public:
-  // hidden: (B, T, C), the stage's input (its dtype and device are RoPE's and the masks').
+  // hidden: (B, T, C) or, under sequence parallelism, (B, T/tp, C): the stage's input (its dtype and device
+  // are RoPE's and the masks').
   // positions: (B, T) int64. segments: (B, T) int64 document index of each token over packed rows, or
   // undefined (one document per row). cached: positions [0, cached) precede these in a generation's
   // cache (Qwen3Impl::forward_cached); the T tokens are then positions [cached, cached + T).

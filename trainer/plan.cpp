@@ -310,8 +310,10 @@ RankMemory StageMemory(const Recipe& r, const MemoryOptions& o, const Layout& la
   m.gradients = storage * p.trainable;
   m.optimizer = (kAdamBytes + (o.bf16_params ? kFp32 : 0)) * p.trainable / owners;
   const StageActivations a = ActivationsOfStage(r, o, range, layout.tp);
-  m.activations = in_flight * a.per_micro + a.transient;
   m.logits = range.has_head ? LogitsBytes(r, o, layout.tp, in_flight) : 0;
+  // The layer a recomputing backward rebuilds comes after the loss's backward has freed the logits: it
+  // raises the peak only by what it exceeds them (measured: tests/cli/plan_matches_measured.sh).
+  m.activations = in_flight * a.per_micro + std::max(0.0, a.transient - m.logits);
   // Gradient sync over dp flattens one bucket at a time (torch::cat) beside the gradients, after the
   // backward has freed the activations and logits: it raises the peak only by what it exceeds them.
   const double bucket = layout.dp > 1 ? std::min(kBucketBytes, m.gradients) : 0;

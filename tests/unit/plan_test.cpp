@@ -77,16 +77,21 @@ TEST(PlanMemory, RecomputeKeepsLessAndChunkedLossBoundsTheLogits) {
   const Recipe r = TinyRecipe();
   MemoryOptions o;
   const RankMemory none = StageMemory(r, o, Layout{}, 0, 1);
+  // The layer a backward rebuilds comes after the loss's backward has freed the logits (5 fp32 copies of
+  // (32 tokens, 64 vocab) = 40960 bytes): it adds only what it exceeds them.
+  const double logits = 5 * 32 * 64 * 4.0;
+  EXPECT_EQ(none.logits, logits);
   // Selective drops each layer's attention core, the fp32 mask (2 x 16 x 16) and output (2 x 16 x 32):
-  // 6144 bytes, and rebuilds one layer's.
+  // 6144 bytes; rebuilding one layer's (6144) stays under the freed logits.
   o.recompute = "selective";
   const RankMemory selective = StageMemory(r, o, Layout{}, 0, 1);
-  EXPECT_EQ(selective.activations, none.activations - 2 * 6144.0 + 6144);
-  o.recompute = "full";  // each layer's (2, 16, 32) fp32 input, plus one layer rebuilt
+  EXPECT_EQ(selective.activations, none.activations - 2 * 6144.0);
+  o.recompute = "full";  // each layer's (2, 16, 32) fp32 input, plus one whole layer rebuilt beyond the logits
+  const double layer = 512 * 32 * 4.0 + 2048;
   const RankMemory full = StageMemory(r, o, Layout{}, 0, 1);
-  EXPECT_EQ(full.activations, 2 * 32 * 32 * 4.0 + (512 * 32 * 4.0 + 2048) + 512);
+  EXPECT_EQ(full.activations, 2 * 32 * 32 * 4.0 + 512 + (layer - logits));
   o.recompute_layers = 1;  // only the first layer recomputed
-  EXPECT_EQ(StageMemory(r, o, Layout{}, 0, 1).activations, 32 * 32 * 4.0 + 2 * (512 * 32 * 4.0 + 2048) + 512);
+  EXPECT_EQ(StageMemory(r, o, Layout{}, 0, 1).activations, 32 * 32 * 4.0 + layer + 512 + (layer - logits));
   o = MemoryOptions{};
   o.loss_chunk_tokens = 8;
   EXPECT_EQ(StageMemory(r, o, Layout{}, 0, 1).logits, 5 * 8 * 64 * 4.0);
