@@ -1,14 +1,10 @@
 #include "models/gated_deltanet.h"
 
+#include "models/attention_heads.h"  // defines: LocalHeads
 #include "models/gated_delta_rule.h"  // defines: ChunkGatedDeltaRule, RecurrentGatedDeltaRule, DocumentIndex
 
 namespace zen {
 namespace {
-
-int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
-  TORCH_CHECK(heads % tp.size == 0, what, " (", heads, ") is not divisible by the tensor-parallel size ", tp.size);
-  return heads / tp.size;
-}
 
 GroupSet PartialOverTp() {
   GroupSet groups;

@@ -1,17 +1,8 @@
 #include "models/qwen3_blocks.h"
 
-#include "parallel/recompute.h"  // defines: AttentionCore
+#include "models/attention_heads.h"  // defines: LocalHeads, CachedAttention
 
 namespace zen {
-namespace {
-
-int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
-  TORCH_CHECK(heads % tp.size == 0, what, " (", heads, ") is not divisible by the tensor-parallel size ",
-              tp.size);
-  return heads / tp.size;
-}
-
-}  // namespace
 
 RmsNormImpl::RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : eps_(eps) {
   ParamInfo info;
@@ -61,25 +52,7 @@ torch::Tensor Qwen3AttentionImpl::Attend(const torch::Tensor& x, const Rope& rop
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);          // (B, KV, T, hd)
   q = ApplyRope(q, rope);
   k = ApplyRope(k, rope);
-  if (cache != nullptr) {
-    if (cache->k.defined()) {
-      k = torch::cat({cache->k, k}, 2);  // (B, KV, S + T, hd)
-      v = torch::cat({cache->v, v}, 2);
-    }
-    cache->k = k;
-    cache->v = v;
-    TORCH_CHECK(mask.defined() || t == 1 || t == k.size(2), "attention over a KV cache needs a mask for ", t,
-                " new positions after ", k.size(2) - t, " cached ones");
-  }
-  // Query head h reads KV head h / (H / KV); scale 1/sqrt(hd). One new query sees every cached key.
-  const bool gqa = local_heads_ != local_kv_heads_;
-  const bool causal = !mask.defined() && t > 1;
-  const auto core = [mask, causal, gqa](const std::vector<torch::Tensor>& qkv) {
-    return torch::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
-                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
-                                               0.0, causal, std::nullopt, gqa);
-  };
-  auto y = AttentionCore(core, {q, k, v});  // (B, H, T, hd); recomputed under selective recompute
+  auto y = CachedAttention(q, k, v, mask, cache);  // (B, H, T, hd)
   return o_proj(y.transpose(1, 2).reshape({b, t, local_heads_ * hd}));  // (B, T, H*hd) -> (B, T, C)
 }
 

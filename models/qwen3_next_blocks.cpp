@@ -1,15 +1,8 @@
 #include "models/qwen3_next_blocks.h"
 
+#include "models/attention_heads.h"  // defines: LocalHeads, CachedAttention
+
 namespace zen {
-namespace {
-
-int64_t LocalHeads(int64_t heads, const TpGroup& tp, const char* what) {
-  TORCH_CHECK(heads % tp.size == 0, what, " (", heads, ") is not divisible by the tensor-parallel size ",
-              tp.size);
-  return heads / tp.size;
-}
-
-}  // namespace
 
 ZeroCentredRmsNormImpl::ZeroCentredRmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : eps_(eps) {
   ParamInfo info;
@@ -67,20 +60,7 @@ torch::Tensor GatedAttentionImpl::Attend(const torch::Tensor& x, const Rope& rop
   auto q = ApplyPartialRope(q_norm(query_gate[0]).transpose(1, 2), rope);                           // (B, H, T, hd)
   auto k = ApplyPartialRope(k_norm(k_proj(x).view({b, t, local_kv_heads_, hd})).transpose(1, 2), rope);  // (B, KV, T, hd)
   auto v = v_proj(x).view({b, t, local_kv_heads_, hd}).transpose(1, 2);
-  if (cache != nullptr) {
-    if (cache->k.defined()) {
-      k = torch::cat({cache->k, k}, 2);  // (B, KV, S + T, hd)
-      v = torch::cat({cache->v, v}, 2);
-    }
-    cache->k = k;
-    cache->v = v;
-    TORCH_CHECK(mask.defined() || t == 1 || t == k.size(2), "attention over a KV cache needs a mask for ", t,
-                " new positions after ", k.size(2) - t, " cached ones");
-  }
-  const bool gqa = local_heads_ != local_kv_heads_;
-  const bool causal = !mask.defined() && t > 1;
-  auto y = torch::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt,
-                                               0.0, causal, std::nullopt, gqa);
+  auto y = CachedAttention(q, k, v, mask, cache);  // (B, H, T, hd)
   y = y.transpose(1, 2).reshape({b, t, local_heads_ * hd}) * torch::sigmoid(gate);  // (B, T, H*hd)
   return o_proj(y);
 }
