@@ -49,6 +49,7 @@ struct ModelSpec {
   std::string file;                 // the configs/models/ file the recipe refers to
   std::string hf_config;            // a config.json in the file's place (default: checkpoint's config.json)
   std::string checkpoint;           // a Hugging Face folder with safetensors: the base weights
+  std::string adapter;              // a PEFT adapter folder loaded into the LoRA adapters (docs/checkpoints.md)
   int64_t layers = 0;
   int64_t hidden = 0;
   int64_t heads = 0;

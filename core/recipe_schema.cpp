@@ -112,6 +112,7 @@ const std::vector<Field>& Fields() {
   static const std::vector<Field> fields = {
       ZEN_FIELD(output_dir),
       ZEN_FIELD(model.name), ZEN_FIELD(model.file), ZEN_FIELD(model.hf_config), ZEN_FIELD(model.checkpoint),
+      ZEN_FIELD(model.adapter),
       ZEN_FIELD(model.layers), ZEN_FIELD(model.hidden), ZEN_FIELD(model.heads), ZEN_FIELD(model.kv_heads),
       ZEN_FIELD(model.head_dim), ZEN_FIELD(model.ffn), ZEN_FIELD(model.vocab), ZEN_FIELD(model.max_position),
       ZEN_FIELD(model.rope_theta), ZEN_FIELD(model.norm_eps), ZEN_FIELD(model.tie_embeddings),

@@ -205,6 +205,8 @@ absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
   c.Require(!r.output_dir.empty(), "output_dir", "must not be empty");
   CheckModel(r.model, c);
   CheckLora(r.lora, c);
+  c.Require(r.model.adapter.empty() || r.lora.enabled, "model.adapter",
+            "a PEFT adapter loads into LoRA adapters, but the recipe has no lora section (docs/checkpoints.md)");
   CheckOptim(r.optim, c);
   CheckTrain(r, c);
   CheckData(r, c);
