@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A Hugging Face config.json defines the model, whatever the recipe's guide model file says:
 # 1. `zen validate` with the released Qwen3 configs (configs/hf/) gives transformers' own parameter count
-#    (num_parameters() of the model built on the meta device) and the published active figures, under the
-#    Zen-Coder and Zen-Omni recipes too (no guide shared expert, no encoders);
+#    (num_parameters() of the model built on the meta device), the model cards' totals and the published
+#    active figures, under the Zen-Coder and Zen-Omni recipes too (no guide shared expert, no encoders);
 # 2. a config with every field absent takes the transformers class's defaults (compared with the class);
 # 3. `zen eval` of a tiny transformers Qwen3-MoE with the Zen-Coder recipe equals transformers' per-sequence
 #    losses (relative 1e-4), and `zen train` from it runs;
@@ -30,6 +30,12 @@ import json, os, sys, torch
 from transformers import AutoConfig, AutoModelForCausalLM
 work, runs = sys.argv[1], [r.split() for r in sys.argv[2:]]
 published_active = {"qwen3-coder-480b-a35b-instruct.json": "35.5", "qwen3-30b-a3b.json": "3.35"}
+# The model cards' totals, in billions as printed: 0.6B, 4.0B, 30.5B, 480B.
+published_total = {"qwen3-0.6b.json": "0.6", "qwen3-4b.json": "4.0", "qwen3-30b-a3b.json": "30.5",
+                   "qwen3-coder-480b-a35b-instruct.json": "480"}
+def billions(value, published):
+    decimals = len(published.split(".")[1]) if "." in published else 0
+    return "%.*f" % (decimals, value / 1e9)
 for recipe, path in runs:
     name = os.path.basename(path)
     out = json.load(open(os.path.join(work, f"{recipe}-{name}")))
@@ -53,8 +59,9 @@ for recipe, path in runs:
     assert model["vision"]["layers"] == 0 and model["audio"]["layers"] == 0, (recipe, name)
     assert derived["params_total"] == want_total, (recipe, name, derived["params_total"], want_total)
     if name in published_active:
-        decimals = len(published_active[name].split(".")[1])
-        assert "%.*f" % (decimals, derived["params_active"] / 1e9) == published_active[name], derived
+        assert billions(derived["params_active"], published_active[name]) == published_active[name], derived
+    if name in published_total:
+        assert billions(derived["params_total"], published_total[name]) == published_total[name], derived
     print("%-6s %-38s params total %d (transformers %d), active %.4gB" % (
         recipe, name, derived["params_total"], want_total, derived["params_active"] / 1e9))
 PY
