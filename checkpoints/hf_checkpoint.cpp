@@ -1,5 +1,6 @@
 #include "checkpoints/hf_checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/safetensors.h"  // defines: ReadSafetensors, WriteSafetensors
+#include "core/log.h"                 // defines: Log0
 #include "core/status.h"              // defines: BadInput, ZEN_ASSIGN_OR_RETURN
 #include "parallel/layers.h"          // defines: TpShard
 #include "parallel/param_info.h"      // defines: ParamInfos
@@ -38,6 +40,15 @@ absl::StatusOr<std::map<std::string, std::string>> ReadWeightMap(const std::stri
   return file_of;
 }
 
+// Qwen3-Next's checkpoints carry a multi-token-prediction head (mtp.*) that transformers ignores too; zen
+// builds no such head. Says once how many of the folder's tensors it leaves.
+void NoteSkippedMtp(const std::string& folder, const std::vector<std::string>& stored) {
+  const auto mtp = std::count_if(stored.begin(), stored.end(), [](const std::string& n) { return n.rfind("mtp.", 0) == 0; });
+  if (mtp > 0) {
+    Log0(absl::StrCat(folder, ": skipping ", mtp, " mtp.* tensors (the multi-token-prediction head, which zen does not build)"));
+  }
+}
+
 // The file each wanted parameter is in: file name -> parameter names.
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> GroupByFile(
     const std::string& folder, const std::vector<std::string>& names) {
@@ -45,6 +56,9 @@ absl::StatusOr<std::map<std::string, std::vector<std::string>>> GroupByFile(
   const fs::path index = fs::path(folder) / kIndexFile;
   if (fs::exists(index)) {
     ZEN_ASSIGN_OR_RETURN(auto file_of, ReadWeightMap(index.string()));
+    std::vector<std::string> stored;
+    for (const auto& entry : file_of) stored.push_back(entry.first);
+    NoteSkippedMtp(folder, stored);
     for (const auto& name : names) {
       auto it = file_of.find(name);
       if (it == file_of.end()) return BadInput(absl::StrCat(index.string(), ": no tensor ", name));
@@ -90,6 +104,11 @@ absl::Status LoadHfWeights(const std::string& folder, torch::nn::Module& model, 
   for (const auto& [file, wanted] : by_file) {
     const std::string path = (fs::path(folder) / file).string();
     ZEN_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(path));
+    if (file == kSingleFile) {
+      std::vector<std::string> stored;
+      for (const auto& entry : tensors) stored.push_back(entry.first);
+      NoteSkippedMtp(folder, stored);
+    }
     for (const auto& name : wanted) {
       auto it = tensors.find(name);
       if (it == tensors.end()) return BadInput(absl::StrCat(path, ": no tensor ", name));

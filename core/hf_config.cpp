@@ -6,19 +6,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_join.h"
+
 namespace zen {
 namespace {
 
 using Json = nlohmann::json;
 
 // A transformers config class zen builds, with the defaults a config.json may leave out: the dataclass
-// fields of transformers 5.24's Qwen3Config and Qwen3MoeConfig (RoPE's theta is
-// RotaryEmbeddingConfigMixin.default_theta). Qwen3MoeConfig has no head_dim field: its attention uses
-// hidden_size / num_attention_heads unless the file gives one.
+// fields of transformers 5.24's Qwen3Config, Qwen3MoeConfig and Qwen3NextConfig (RoPE's theta is
+// RotaryEmbeddingConfigMixin.default_theta; Qwen3NextConfig's partial_rotary_factor and
+// full_attention_interval are __post_init__ defaults). Qwen3MoeConfig has no head_dim field: its attention
+// uses hidden_size / num_attention_heads unless the file gives one.
 struct HfClass {
   std::string name;
   bool moe;
   Json defaults;
+  bool hybrid = false;  // Qwen3-Next: Gated DeltaNet and gated attention layers, zero-centred norms
 };
 
 const HfClass* FindClass(const std::string& model_type) {
@@ -39,20 +43,30 @@ const HfClass* FindClass(const std::string& model_type) {
          {"sliding_window", 4096}, {"decoder_sparse_step", 1}, {"moe_intermediate_size", 768},
          {"num_experts_per_tok", 8}, {"num_experts", 128}, {"norm_topk_prob", false},
          {"mlp_only_layers", Json::array()}}}},
+      {"qwen3_next",
+       {"Qwen3NextConfig", true,
+        {{"vocab_size", 151936}, {"hidden_size", 2048}, {"intermediate_size", 5632}, {"num_hidden_layers", 48},
+         {"num_attention_heads", 16}, {"num_key_value_heads", 2}, {"head_dim", 256}, {"hidden_act", "silu"},
+         {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}, {"tie_word_embeddings", false},
+         {"rope_theta", 10000.0}, {"partial_rotary_factor", 0.25}, {"attention_bias", false},
+         {"use_sliding_window", false}, {"sliding_window", nullptr}, {"decoder_sparse_step", 1},
+         {"moe_intermediate_size", 512}, {"shared_expert_intermediate_size", 512}, {"num_experts_per_tok", 10},
+         {"num_experts", 512}, {"norm_topk_prob", true}, {"mlp_only_layers", Json::array()},
+         {"linear_conv_kernel_dim", 4}, {"linear_key_head_dim", 128}, {"linear_value_head_dim", 128},
+         {"linear_num_key_heads", 16}, {"linear_num_value_heads", 32}, {"full_attention_interval", 4}},
+        /*hybrid=*/true}},
   };
   auto it = classes.find(model_type);
   return it == classes.end() ? nullptr : &it->second;
 }
 
-constexpr const char* kBuilt = "zen builds \"qwen3\" (Qwen3ForCausalLM) and \"qwen3_moe\" (Qwen3MoeForCausalLM)";
+constexpr const char* kBuilt =
+    "zen builds \"qwen3\" (Qwen3ForCausalLM), \"qwen3_moe\" (Qwen3MoeForCausalLM) and \"qwen3_next\" "
+    "(Qwen3NextForCausalLM)";
 
 // Why a model_type transformers knows is not one zen builds yet.
 std::string WhyNotBuilt(const std::string& model_type) {
   static const std::map<std::string, std::string> missing = {
-      {"qwen3_next",
-       "Qwen3-Next is not implemented: it needs linear attention (Gated DeltaNet on the layers "
-       "full_attention_interval / layer_types mark linear_attention), gated attention, partial RoPE "
-       "(partial_rotary_factor), zero-centred RMSNorm and a gated shared expert"},
       {"qwen3_omni_moe",
        "Qwen3-Omni is not implemented: its thinker's vision and audio encoders, M-RoPE and its talker differ "
        "from Zen-Omni's guide encoders (docs/omni.md)"},
@@ -126,25 +140,32 @@ void RefuseUnimplemented(HfConfigReader& r, const Json& config) {
     r.Refuse("attention_bias", "zen's attention projections have no biases (only false is implemented)");
   }
   if (r.Given("attn_output_gate") && config["attn_output_gate"] != false) {
-    r.Refuse("attn_output_gate", "gated attention is not implemented");
+    r.Refuse("attn_output_gate", "gated attention is Qwen3-Next's (model_type qwen3_next) only");
   }
-  if (r.Given("full_attention_interval")) {
-    r.Refuse("full_attention_interval", "hybrid linear / full attention (Gated DeltaNet) is not implemented");
-  }
-  for (const auto& item : config.items()) {
-    if (item.key().rfind("linear_", 0) == 0) {
-      r.Refuse(item.key(), "linear attention (Gated DeltaNet) is not implemented");
+  if (!r.cls().hybrid) {
+    if (r.Given("full_attention_interval")) {
+      r.Refuse("full_attention_interval", "hybrid linear / full attention is Qwen3-Next's (model_type qwen3_next) only");
+    }
+    for (const auto& item : config.items()) {
+      if (item.key().rfind("linear_", 0) == 0) {
+        r.Refuse(item.key(), "linear attention (Gated DeltaNet) is Qwen3-Next's (model_type qwen3_next) only");
+      }
     }
   }
   if (r.Given("layer_types")) {
     const Json& types = config["layer_types"];
     if (!types.is_array()) r.Refuse("layer_types", "expected a list, got " + types.dump());
+    const std::set<std::string> known = r.cls().hybrid ? std::set<std::string>{"full_attention", "linear_attention"}
+                                                       : std::set<std::string>{"full_attention", "sliding_attention"};
     for (size_t l = 0; types.is_array() && l < types.size(); ++l) {
-      if (types[l] != "full_attention" && types[l] != "sliding_attention") {
-        r.Refuse("layer_types", absl::StrCat(types[l].dump(), " (layer ", l,
-                                             "): zen has full and sliding-window attention only"));
+      if (!types[l].is_string() || known.count(types[l].get<std::string>()) == 0) {
+        r.Refuse("layer_types", absl::StrCat(types[l].dump(), " (layer ", l, "): ", r.cls().name, " in zen has ",
+                                             absl::StrJoin(known, " and "), " layers only"));
       }
     }
+  }
+  if (r.cls().hybrid && r.Bool("use_sliding_window")) {
+    r.Refuse("use_sliding_window", "Qwen3-Next's attention layers have no window (only false is implemented)");
   }
   if (!r.cls().moe) return;
   if (r.Value("norm_topk_prob") != true) {
@@ -155,7 +176,7 @@ void RefuseUnimplemented(HfConfigReader& r, const Json& config) {
   if (!mlp_only.is_null() && (!mlp_only.is_array() || !mlp_only.empty())) {
     r.Refuse("mlp_only_layers", "dense layers among MoE ones are placed by decoder_sparse_step only; must be []");
   }
-  if (r.Given("shared_expert_intermediate_size") && config["shared_expert_intermediate_size"] != 0) {
+  if (!r.cls().hybrid && r.Given("shared_expert_intermediate_size") && config["shared_expert_intermediate_size"] != 0) {
     r.Refuse("shared_expert_intermediate_size",
              "transformers' Qwen3-MoE has no shared expert (its Qwen3MoeSparseMoeBlock ignores this field); "
              "set model.shared_ffn in the recipe for zen's ungated one");
@@ -178,10 +199,20 @@ void SetRopeTheta(HfConfigReader& r, const Json& config, ConfigTree& tree) {
   for (const auto& item : rope.items()) {
     if (item.value().is_object()) r.Refuse(field, absl::StrCat(item.key(), ": per-layer-type RoPE is not implemented"));
   }
+  // Qwen3-Next's gated attention turns the first head_dim * factor dims; Qwen3's attention the whole head.
+  const std::string factor_field = rope.contains("partial_rotary_factor") ? field : "partial_rotary_factor";
   const Json factor = rope.contains("partial_rotary_factor") ? rope["partial_rotary_factor"]
                                                              : r.Value("partial_rotary_factor");
-  if (!factor.is_null() && factor != 1 && factor != 1.0) {
+  if (r.cls().hybrid) {
+    if (!factor.is_number() || factor.get<double>() <= 0 || factor.get<double>() > 1) {
+      r.Refuse("partial_rotary_factor", absl::StrCat("expected a number in (0, 1], got ", factor.dump()));
+    } else {
+      tree.Set("model.partial_rotary_factor", YAML::Node(factor.get<double>()), r.Origin(factor_field));
+    }
+  } else if (!factor.is_null() && factor != 1 && factor != 1.0) {
     r.Refuse("partial_rotary_factor", absl::StrCat(factor.dump(), ": zen rotates the whole head (1 only)"));
+  } else {
+    tree.Set("model.partial_rotary_factor", YAML::Node(1.0), r.Origin("model_type"));
   }
   if (!rope.contains("rope_theta")) {
     tree.Set("model.rope_theta", YAML::Node(r.Number("rope_theta")), r.Origin("rope_theta"));
@@ -228,9 +259,45 @@ void SetExperts(HfConfigReader& r, ConfigTree& tree) {
   set("model.top_k", experts > 0 ? r.Int("num_experts_per_tok") : 0, "num_experts_per_tok");
   set("model.expert_ffn", experts > 0 ? r.Int("moe_intermediate_size") : 0, "moe_intermediate_size");
   set("model.moe_every", experts > 0 ? r.Int("decoder_sparse_step") : 1, "decoder_sparse_step");
-  // Neither class has a shared expert or a router temperature.
-  set("model.shared_ffn", 0, "model_type");
+  // Only Qwen3-Next has a shared expert (gated); no class has a router temperature.
+  const bool shared = r.cls().hybrid && experts > 0;
+  set("model.shared_ffn", shared ? r.Int("shared_expert_intermediate_size") : 0,
+      shared ? "shared_expert_intermediate_size" : "model_type");
+  tree.Set("model.shared_expert_gate", YAML::Node(shared && r.Int("shared_expert_intermediate_size") > 0),
+           r.Origin(shared ? "shared_expert_intermediate_size" : "model_type"));
   tree.Set("model.router_temperature", YAML::Node(1.0), r.Origin("model_type"));
+}
+
+// Qwen3-Next's layers: layer_types (or, when absent, full_attention_interval: every n-th layer full) as
+// ModelSpec::mixers, "full_attention" -> "gated_attention"; the Gated DeltaNet shapes; zero-centred norms.
+// The other classes: attention in every layer (mixers empty), no linear-attention shapes.
+void SetMixers(HfConfigReader& r, const Json& config, int64_t layers, ConfigTree& tree) {
+  YAML::Node mixers(YAML::NodeType::Sequence);
+  const bool hybrid = r.cls().hybrid;
+  if (hybrid && r.Given("layer_types")) {
+    const Json& types = config["layer_types"];
+    if (static_cast<int64_t>(types.size()) != layers) {
+      r.Refuse("layer_types", absl::StrCat(types.size(), " entries for ", layers, " layers (num_hidden_layers)"));
+    }
+    for (const Json& type : types) mixers.push_back(type == "linear_attention" ? "linear_attention" : "gated_attention");
+  } else if (hybrid) {
+    const int64_t interval = r.Int("full_attention_interval");
+    if (interval <= 0) r.Refuse("full_attention_interval", "must be a positive integer");
+    for (int64_t l = 0; interval > 0 && l < layers; ++l) {
+      mixers.push_back((l + 1) % interval == 0 ? "gated_attention" : "linear_attention");
+    }
+  }
+  tree.Set("model.mixers", mixers, r.Origin(hybrid && r.Given("layer_types") ? "layer_types" : "full_attention_interval"));
+  for (const char* field : {"linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
+                            "linear_value_head_dim", "linear_conv_kernel_dim"}) {
+    const std::string key = absl::StrCat("model.", field);
+    if (hybrid) {
+      tree.Set(key, YAML::Node(r.Int(field)), r.Origin(field));
+    } else {
+      tree.Set(key, YAML::Node(std::string(field) == "linear_conv_kernel_dim" ? 4 : 0), r.Origin("model_type"));
+    }
+  }
+  tree.Set("model.zero_centred_norms", YAML::Node(hybrid), r.Origin("model_type"));
 }
 
 absl::StatusOr<Json> ReadJson(const std::string& path) {
@@ -286,7 +353,7 @@ absl::StatusOr<ConfigTree> ModelTreeFromHfConfig(const std::string& path) {
   } else {
     set_int("model.kv_heads", "num_key_value_heads");
   }
-  if (r.Given("head_dim") || !cls->moe) {
+  if (r.Given("head_dim") || !cls->moe || cls->hybrid) {
     set_int("model.head_dim", "head_dim");
   } else {
     tree.Set("model.head_dim", YAML::Node(heads > 0 ? r.Int("hidden_size") / heads : 0),
@@ -294,7 +361,8 @@ absl::StatusOr<ConfigTree> ModelTreeFromHfConfig(const std::string& path) {
   }
   SetSlidingWindow(r, config, r.Int("num_hidden_layers"), tree);
   SetExperts(r, tree);
-  // Neither class has Zen-Omni's encoders or cross-modal layers.
+  SetMixers(r, config, r.Int("num_hidden_layers"), tree);
+  // No class has Zen-Omni's encoders or cross-modal layers.
   for (const char* key : {"model.vision.layers", "model.audio.layers", "model.cross_attn_every"}) {
     tree.Set(key, YAML::Node(0), r.Origin("model_type"));
   }

@@ -64,7 +64,8 @@ struct ModelSpec {
   int64_t sliding_window = 0;       // 0 = full attention
   std::vector<int64_t> sliding_layers;  // layers using the window; empty = all when sliding_window > 0
   // Each layer's token mixer, by kind name (models/token_mixer.h registers the kinds): "attention" (full or
-  // sliding, per sliding_layers); Qwen3-Next adds "linear_attention". Empty = attention in every layer.
+  // sliding, per sliding_layers); Qwen3-Next adds "linear_attention" (Gated DeltaNet) and "gated_attention".
+  // Empty = attention in every layer.
   std::vector<std::string> mixers;
   // Mixture of experts (experts = 0 is a dense model).
   int64_t experts = 0;
@@ -73,6 +74,17 @@ struct ModelSpec {
   int64_t shared_ffn = 0;           // 0 = no shared expert
   int64_t moe_every = 1;            // every n-th layer is MoE (the rest dense)
   double router_temperature = 1.0;
+  // Qwen3-Next (model_type qwen3_next, docs/qwen3-next.md): the "linear_attention" layers' Gated DeltaNet
+  // shapes (HF's linear_* keys), the "gated_attention" layers' partial RoPE, zero-centred RMSNorms
+  // x/rms(x) * (1 + w) for the layer and final norms, and a shared expert scaled by sigmoid(gate(x)).
+  int64_t linear_num_key_heads = 0;
+  int64_t linear_num_value_heads = 0;   // a multiple of linear_num_key_heads
+  int64_t linear_key_head_dim = 0;
+  int64_t linear_value_head_dim = 0;
+  int64_t linear_conv_kernel_dim = 4;
+  double partial_rotary_factor = 1.0;   // RoPE turns the first head_dim * factor dims (gated attention only)
+  bool zero_centred_norms = false;
+  bool shared_expert_gate = false;
   // Multimodal (Zen-Omni). Each <image>, <audio> or <video> of a record becomes a run of its placeholder id
   // (ImageTokens(), AudioTokens(), frames x FrameTokens() long) whose embeddings the projected encoder
   // features replace; every cross_attn_every-th layer also attends to its row's media features.
@@ -87,6 +99,7 @@ struct ModelSpec {
     return IsMultimodal() && cross_attn_every > 0 && (layer % cross_attn_every) == cross_attn_every - 1;
   }
   bool IsMoe() const { return experts > 0; }
+  bool IsLinearAttentionLayer(int64_t layer) const { return MixerOf(layer) == "linear_attention"; }
   int64_t KvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t HeadDim() const { return head_dim > 0 ? head_dim : hidden / heads; }
   bool IsMoeLayer(int64_t layer) const { return IsMoe() && (layer % moe_every) == moe_every - 1; }

@@ -119,6 +119,10 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(model.sliding_window), ZEN_FIELD(model.sliding_layers),
       ZEN_FIELD(model.experts), ZEN_FIELD(model.top_k), ZEN_FIELD(model.expert_ffn), ZEN_FIELD(model.shared_ffn),
       ZEN_FIELD(model.moe_every), ZEN_FIELD(model.router_temperature),
+      ZEN_FIELD(model.mixers), ZEN_FIELD(model.linear_num_key_heads), ZEN_FIELD(model.linear_num_value_heads),
+      ZEN_FIELD(model.linear_key_head_dim), ZEN_FIELD(model.linear_value_head_dim),
+      ZEN_FIELD(model.linear_conv_kernel_dim), ZEN_FIELD(model.partial_rotary_factor),
+      ZEN_FIELD(model.zero_centred_norms), ZEN_FIELD(model.shared_expert_gate),
       ZEN_FIELD(model.vision.layers), ZEN_FIELD(model.vision.hidden), ZEN_FIELD(model.vision.heads),
       ZEN_FIELD(model.vision.ffn), ZEN_FIELD(model.vision.patch), ZEN_FIELD(model.vision.image_size),
       ZEN_FIELD(model.vision.video_size), ZEN_FIELD(model.vision.video_frames), ZEN_FIELD(model.vision.merge),
@@ -201,6 +205,7 @@ const std::vector<std::string>& KnownLoraTargets() {
       "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
       "router", "experts.*.wi", "experts.*.wo", "wo", "experts.*.mlp", "shared",  // MoE (see docs/lora.md)
       "cross_attn",                                                       // Zen-Omni's cross-modal layers
+      "in_proj_qkvz", "in_proj_ba", "out_proj", "shared_expert_gate",     // Qwen3-Next (docs/qwen3-next.md)
   };
   return targets;
 }

@@ -76,6 +76,35 @@ void CheckEncoders(const ModelSpec& m, Checker& c) {
   }
 }
 
+// Qwen3-Next's kinds: one kind per layer; Gated DeltaNet's shapes where a layer is linear_attention (whole
+// value heads per key head); partial RoPE only where every attention layer is gated_attention, turning an even
+// number of dims.
+void CheckMixerShapes(const ModelSpec& m, Checker& c) {
+  c.Require(m.mixers.empty() || static_cast<int64_t>(m.mixers.size()) == m.layers, "model.mixers",
+            absl::StrCat("names ", m.mixers.size(), " kinds for ", m.layers, " layers (model.layers)"));
+  const auto has = [&](const char* kind) { return std::find(m.mixers.begin(), m.mixers.end(), kind) != m.mixers.end(); };
+  if (has("linear_attention")) {
+    c.Positive(m.linear_num_key_heads, "model.linear_num_key_heads");
+    c.Positive(m.linear_key_head_dim, "model.linear_key_head_dim");
+    c.Positive(m.linear_value_head_dim, "model.linear_value_head_dim");
+    c.Positive(m.linear_conv_kernel_dim, "model.linear_conv_kernel_dim");
+    c.Require(m.linear_num_value_heads > 0 && m.linear_num_value_heads % std::max<int64_t>(m.linear_num_key_heads, 1) == 0,
+              "model.linear_num_value_heads",
+              absl::StrCat("must be a positive multiple of model.linear_num_key_heads (", m.linear_num_key_heads,
+                           "), got ", m.linear_num_value_heads));
+  }
+  c.Require(m.partial_rotary_factor > 0 && m.partial_rotary_factor <= 1, "model.partial_rotary_factor",
+            absl::StrCat("must be in (0, 1], got ", m.partial_rotary_factor));
+  if (m.partial_rotary_factor != 1) {
+    c.Require(!m.mixers.empty() && !has("attention"), "model.partial_rotary_factor",
+              "only gated_attention layers (model.mixers) implement partial RoPE; \"attention\" turns the whole head");
+    const int64_t head_dim = m.heads > 0 ? m.HeadDim() : 0;  // heads <= 0 is reported elsewhere
+    const auto rotary = static_cast<int64_t>(static_cast<double>(head_dim) * m.partial_rotary_factor);
+    c.Require(head_dim <= 0 || (rotary > 0 && rotary % 2 == 0), "model.partial_rotary_factor",
+              absl::StrCat("turns ", rotary, " of the head's ", head_dim, " dims; must be a positive even number"));
+  }
+}
+
 // What building the decoder needs: positive sizes, whole heads per KV head, an even head size, a valid
 // mixture of experts.
 void CheckModelShapes(const ModelSpec& m, Checker& c) {
@@ -101,7 +130,10 @@ void CheckModelShapes(const ModelSpec& m, Checker& c) {
     c.NonNegative(m.shared_ffn, "model.shared_ffn");
     c.Positive(m.moe_every, "model.moe_every");
     c.Positive(m.router_temperature, "model.router_temperature");
+    c.Require(!m.shared_expert_gate || m.shared_ffn > 0, "model.shared_expert_gate",
+              "gates the shared expert: set model.shared_ffn > 0");
   }
+  CheckMixerShapes(m, c);
 }
 
 void CheckModel(const ModelSpec& m, Checker& c) {

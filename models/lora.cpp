@@ -33,6 +33,8 @@ const std::vector<TargetName>& TargetNames() {
       {"experts.*.mlp", {L::kExpertGate, L::kExpertUp, L::kExpertDown}},
       {"shared", {L::kSharedGate, L::kSharedUp, L::kSharedDown}},
       {"cross_attn", {L::kCrossQ, L::kCrossK, L::kCrossV, L::kCrossO}},
+      {"in_proj_qkvz", {L::kLinearQkvz}}, {"in_proj_ba", {L::kLinearBa}}, {"out_proj", {L::kLinearOut}},
+      {"shared_expert_gate", {L::kSharedExpertGate}},
   };
   // clang-format on
   return names;
@@ -60,6 +62,10 @@ const char* ModulePattern(LoraLinear kind) {
     case L::kCrossK: return "cross_attn.k_proj";
     case L::kCrossV: return "cross_attn.v_proj";
     case L::kCrossO: return "cross_attn.o_proj";
+    case L::kLinearQkvz: return "linear_attn.in_proj_qkvz";
+    case L::kLinearBa: return "linear_attn.in_proj_ba";
+    case L::kLinearOut: return "linear_attn.out_proj";
+    case L::kSharedExpertGate: return "mlp.shared_expert_gate";
   }
   return "";
 }

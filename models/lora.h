@@ -23,6 +23,8 @@ enum class LoraLinear {
   kExpertGate, kExpertUp, kExpertDown,  // every routed expert's SwiGLU
   kSharedGate, kSharedUp, kSharedDown,  // the shared expert's SwiGLU
   kCrossQ, kCrossK, kCrossV, kCrossO,   // Zen-Omni's cross-attention to the media
+  kLinearQkvz, kLinearBa, kLinearOut,   // Qwen3-Next's Gated DeltaNet projections
+  kSharedExpertGate,                    // Qwen3-Next's shared-expert gate (hidden -> 1)
 };
 // clang-format on
 
@@ -30,7 +32,9 @@ enum class LoraLinear {
 //   q|q_proj, k|k_proj, v|v_proj, o|o_proj, gate|gate_proj, up|up_proj, down|down_proj: that dense linear;
 //   router; experts.*.wi (gate + up of every expert); wo | experts.*.wo (down of every expert);
 //   experts.*.mlp (all three of every expert); shared (the shared expert's three); cross_attn (q, k, v, o
-//   of every cross-modal layer, whose tanh gates then train too). The encoders (vision_tower, audio_tower)
+//   of every cross-modal layer, whose tanh gates then train too); Qwen3-Next's in_proj_qkvz, in_proj_ba,
+//   out_proj (every Gated DeltaNet layer's) and shared_expert_gate. On Qwen3-Next q means the gated
+//   attention's q_proj (query and gate rows). The encoders (vision_tower, audio_tower)
 //   are never adapted: "q" means the decoder's attention only.
 // An entry denotes one or more kinds; an unknown entry is BadInput naming lora.targets and the entry.
 absl::StatusOr<std::vector<LoraLinear>> ResolveLoraTarget(const std::string& target);

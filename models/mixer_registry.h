@@ -1,7 +1,9 @@
 // Which token mixer each kind name builds (ModelSpec::mixers / MixerOf), and the module name its layers
 // register it under: Hugging Face's, so parameter names match theirs ("self_attn" for attention,
 // model.layers.{i}.self_attn.*; Qwen3-Next's linear layers use "linear_attn").
-// Built in: "attention" (Qwen3Attention; full or sliding per ModelSpec::IsSlidingLayer). A new kind is a
+// Built in: "attention" (Qwen3Attention; full or sliding per ModelSpec::IsSlidingLayer); Qwen3-Next's
+// "linear_attention" (GatedDeltaNet, as "linear_attn") and "gated_attention" (GatedAttention with partial
+// RoPE, as "self_attn"). A new kind is a
 // TokenMixer subclass plus one entry in BuiltInMixers (mixer_registry.cpp); tests add their own with
 // RegisterMixer, so no test code lives in models/.
 #pragma once

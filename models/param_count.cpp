@@ -16,16 +16,33 @@ struct LinearShape {
   double LoraParams(double rank) const { return count * rank * (in + out); }
 };
 
+// Qwen3-Next's Gated DeltaNet widths: key (Hk dk) and value (Hv dv) projections.
+struct LinearAttentionWidths {
+  double key, value, value_heads;
+  explicit LinearAttentionWidths(const ModelSpec& s)
+      : key(double(s.linear_num_key_heads * s.linear_key_head_dim)),
+        value(double(s.linear_num_value_heads * s.linear_value_head_dim)),
+        value_heads(double(s.linear_num_value_heads)) {}
+};
+
 LinearShape ShapeOf(const ModelSpec& s, int64_t layer, LoraLinear kind) {
   const double c = s.hidden, q = s.heads * s.HeadDim(), kv = s.KvHeads() * s.HeadDim();
   const bool moe = s.IsMoeLayer(layer);
   const double dense = moe ? 0 : 1, experts = moe ? s.experts : 0;
   const double shared = moe && s.shared_ffn > 0 ? 1 : 0;
+  const bool linear = s.IsLinearAttentionLayer(layer);
+  const double attention = linear ? 0 : 1, linear_attention = linear ? 1 : 0;
+  const double query = s.MixerOf(layer) == "gated_attention" ? 2 * q : q;  // gated: query and gate rows
+  const LinearAttentionWidths w(s);
   switch (kind) {
-    case LoraLinear::kQ: return {1, c, q};
+    case LoraLinear::kQ: return {attention, c, query};
     case LoraLinear::kK:
-    case LoraLinear::kV: return {1, c, kv};
-    case LoraLinear::kO: return {1, q, c};
+    case LoraLinear::kV: return {attention, c, kv};
+    case LoraLinear::kO: return {attention, q, c};
+    case LoraLinear::kLinearQkvz: return {linear_attention, c, 2 * w.key + 2 * w.value};
+    case LoraLinear::kLinearBa: return {linear_attention, c, 2 * w.value_heads};
+    case LoraLinear::kLinearOut: return {linear_attention, w.value, c};
+    case LoraLinear::kSharedExpertGate: return {s.shared_expert_gate ? shared : 0, c, 1};
     case LoraLinear::kGate:
     case LoraLinear::kUp: return {dense, c, double(s.ffn)};
     case LoraLinear::kDown: return {dense, double(s.ffn), c};
@@ -69,6 +86,26 @@ double AudioParams(const ModelSpec& s) {
   return convs + positions + a.layers * EncoderLayerParams(d, double(a.ffn), 3) + 2 * d + ProjectorParams(d, s.hidden);
 }
 
+// A layer's parameters outside its linears: q/k norms (attention), or the Gated DeltaNet's conv (over the
+// q, k, v channels), A_log, dt_bias and gated norm; plus the two layer norms.
+double LayerNormsAndStates(const ModelSpec& s, int64_t layer) {
+  const double c = s.hidden;
+  if (!s.IsLinearAttentionLayer(layer)) return 2.0 * s.HeadDim() + 2.0 * c;
+  const LinearAttentionWidths w(s);
+  return (2 * w.key + w.value) * double(s.linear_conv_kernel_dim) + 2 * w.value_heads + double(s.linear_value_head_dim) +
+         2.0 * c;
+}
+
+// Every linear of a layer outside the routed experts.
+const std::vector<LoraLinear>& SharedLinears() {
+  using L = LoraLinear;
+  static const std::vector<LoraLinear> kinds = {
+      L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter, L::kSharedGate, L::kSharedUp,
+      L::kSharedDown, L::kCrossQ, L::kCrossK, L::kCrossV, L::kCrossO, L::kLinearQkvz, L::kLinearBa,
+      L::kLinearOut, L::kSharedExpertGate};
+  return kinds;
+}
+
 }  // namespace
 
 ParamCounts CountParams(const ModelSpec& s) {
@@ -84,11 +121,7 @@ ParamCounts CountParams(const ModelSpec& s) {
     // Attention, its two per-head norms, the two layer norms, the dense MLP (zero on MoE layers), and
     // on cross-modal layers the cross-attention (four linears, its norm and gate).
     const double cross = s.IsCrossAttnLayer(l) ? c + 1 : 0;
-    const double common = Sum(s, l,
-                              {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter,
-                               L::kSharedGate, L::kSharedUp, L::kSharedDown, L::kCrossQ, L::kCrossK,
-                               L::kCrossV, L::kCrossO}) +
-                          2.0 * s.HeadDim() + 2.0 * c + cross;
+    const double common = Sum(s, l, SharedLinears()) + LayerNormsAndStates(s, l) + cross;
     const double experts = Sum(s, l, {L::kExpertGate, L::kExpertUp, L::kExpertDown});
     counts.total += common + experts;
     counts.active += common + (s.IsMoeLayer(l) ? experts * s.top_k / s.experts : 0);
@@ -113,10 +146,17 @@ double CountLoraParams(const ModelSpec& s, const LoraSpec& lora) {
 double LayerFlopsPerToken(const ModelSpec& s, int64_t layer, int64_t seq_len) {
   using L = LoraLinear;
   const double linears = Sum(s, layer, {L::kQ, L::kK, L::kV, L::kO, L::kGate, L::kUp, L::kDown, L::kRouter,
-                                        L::kSharedGate, L::kSharedUp, L::kSharedDown});
+                                        L::kSharedGate, L::kSharedUp, L::kSharedDown, L::kLinearQkvz, L::kLinearBa,
+                                        L::kLinearOut, L::kSharedExpertGate});
   const double experts = s.IsMoeLayer(layer)
                              ? Sum(s, layer, {L::kExpertGate, L::kExpertUp, L::kExpertDown}) * s.top_k / s.experts
                              : 0.0;
+  if (s.IsLinearAttentionLayer(layer)) {
+    // The gated delta rule per value head: the state's decay, update and read (about 3 x 2 dk dv) plus
+    // the intra-chunk products over 64 positions (2 x 64 (dk + dv)); linear in the sequence.
+    const double dk = double(s.linear_key_head_dim), dv = double(s.linear_value_head_dim);
+    return 2.0 * (linears + experts) + double(s.linear_num_value_heads) * (6 * dk * dv + 128 * (dk + dv));
+  }
   const double attention = 2.0 * double(seq_len) * s.heads * s.HeadDim();
   return 2.0 * (linears + experts) + attention;
 }

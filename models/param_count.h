@@ -16,7 +16,12 @@ struct ParamCounts {
 // Per layer: q/k/v/o projections, q_norm and k_norm (head_dim each), two layer norms, and either the
 // dense SwiGLU (3 * hidden * ffn) or, on MoE layers (spec.IsMoeLayer), the router (hidden * experts),
 // every expert's SwiGLU (3 * hidden * expert_ffn) and the shared expert (3 * hidden * shared_ffn, when
-// > 0). Cross-modal layers add their cross-attention (4 linears, a norm, a gate). Plus the embedding, the
+// > 0; its (1 x hidden) gate where spec.shared_expert_gate). Qwen3-Next's linear_attention layers hold the
+// Gated DeltaNet instead of q/k/v/o and the q/k norms: in_proj_qkvz, in_proj_ba, out_proj, the conv over the
+// q, k, v channels (kernel dims each), A_log and dt_bias (one per value head) and the gated norm
+// (value head dim); its gated_attention q_proj is twice as wide (query and gate). Qwen3-Next's
+// multi-token-prediction head (mtp.*) is not part of the model zen builds and is not counted.
+// Cross-modal layers add their cross-attention (4 linears, a norm, a gate). Plus the embedding, the
 // final norm, lm_head unless tied, and a multimodal model's encoders and projectors (every sample with
 // media runs them, so they count as active too).
 ParamCounts CountParams(const ModelSpec& spec);

@@ -69,7 +69,7 @@ Qwen3Impl::Qwen3Impl(const ModelSpec& spec, const ModelGroups& groups, StageRang
     layers->update({{std::to_string(l), layers_.back().ptr()}});
   }
   if (stage.has_head) {
-    norm_ = body->register_module("norm", RmsNorm(spec.hidden, spec.norm_eps));
+    norm_ = body->register_module("norm", MakeDecoderNorm(spec));
     if (!spec.tie_embeddings) {
       lm_head_ = register_module("lm_head", ColumnParallelLinear(spec.hidden, spec.vocab, tp));
     }
@@ -161,7 +161,7 @@ torch::Tensor Qwen3Impl::forward_hidden(const torch::Tensor& hidden, const torch
       return layer(h, *in);
     }, x, {context.features});
   }
-  return stage_.has_head ? norm_(x) : x;
+  return stage_.has_head ? norm_->forward(x) : x;
 }
 
 torch::Tensor Qwen3Impl::forward_cached(const torch::Tensor& tokens, KvCache& cache) {
@@ -174,7 +174,7 @@ torch::Tensor Qwen3Impl::forward_cached(const torch::Tensor& tokens, KvCache& ca
   cache.layers.resize(layers_.size());
   for (size_t i = 0; i < layers_.size(); ++i) x = layers_[i](x, in, &cache.layers[i]);
   cache.length = end;
-  return logits(norm_(x));
+  return logits(norm_->forward(x));
 }
 
 torch::Tensor Qwen3Impl::logits(const torch::Tensor& hidden) {

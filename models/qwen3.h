@@ -109,7 +109,7 @@ class Qwen3Impl : public torch::nn::Module {
   std::shared_ptr<MoeStats> moe_stats_;
   LayerRunner layer_runner_;
   int64_t loss_chunk_tokens_ = TrainSpec{}.loss_chunk_tokens;
-  RmsNorm norm_{nullptr};                  // last stage only
+  std::shared_ptr<NormImpl> norm_;         // last stage only (MakeDecoderNorm)
   ColumnParallelLinear lm_head_{nullptr};  // untied last stage only
   // Zen-Omni, first stage only (null otherwise, or when the spec has no such encoder).
   VisionEncoder vision_tower_{nullptr};

@@ -15,13 +15,21 @@
 
 namespace zen {
 
-class RmsNormImpl : public ParamModule {
+// An RMSNorm of either kind the decoders use (Qwen3's below, Qwen3-Next's zero-centred one in
+// models/qwen3_next_blocks.h), so a decoder layer holds whichever its spec asks for under the same name.
+class NormImpl : public ParamModule {
+ public:
+  // x: (..., dim) -> (..., dim).
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+};
+
+class RmsNormImpl : public NormImpl {
  public:
   // grad_partial_over: the groups over which the scale's gradient is a partial sum (a per-head norm under
   // tensor parallelism sees only this rank's heads: {tp}).
   RmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over = {});
   // x: (..., dim) -> (..., dim): x / rms(x) in fp32, cast back to x's dtype, times weight.
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x) override;
 
   torch::Tensor weight;  // (dim), ones
 

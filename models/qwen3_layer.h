@@ -2,7 +2,8 @@
 // The mixer is the kind ModelSpec::MixerOf(layer) names (models/mixer_registry.h), registered under its
 // kind's Hugging Face name ("self_attn" for attention). On the layers the spec marks as MoE
 // (ModelSpec::IsMoeLayer) the MLP is the mixture-of-experts block, registered under the same name "mlp" as
-// Hugging Face's Qwen3-MoE does. On Zen-Omni's cross-modal layers (ModelSpec::IsCrossAttnLayer) a gated
+// Hugging Face's Qwen3-MoE does (with a gated shared expert where spec.shared_expert_gate, as Qwen3-Next's).
+// The two norms are zero-centred where spec.zero_centred_norms. On Zen-Omni's cross-modal layers (ModelSpec::IsCrossAttnLayer) a gated
 // cross-attention to the row's media sits between the two.
 #pragma once
 
@@ -36,8 +37,12 @@ class Qwen3DecoderLayerImpl : public torch::nn::Module {
   Qwen3Mlp mlp{nullptr};     // dense layers
   MoeBlock moe{nullptr};     // MoE layers (named "mlp" too)
   CrossAttention cross_attn{nullptr};  // cross-modal layers only
-  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  std::shared_ptr<NormImpl> input_layernorm, post_attention_layernorm;
 };
 TORCH_MODULE(Qwen3DecoderLayer);
+
+// The decoder's RMSNorm over `spec.hidden`: zero-centred x/rms(x) * (1 + w) when spec.zero_centred_norms
+// (Qwen3-Next), else Qwen3's x/rms(x) * w.
+std::shared_ptr<NormImpl> MakeDecoderNorm(const ModelSpec& spec);
 
 }  // namespace zen

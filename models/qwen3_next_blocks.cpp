@@ -8,6 +8,7 @@ ZeroCentredRmsNormImpl::ZeroCentredRmsNormImpl(int64_t dim, double eps, GroupSet
   ParamInfo info;
   info.init = InitRule::kZero;
   info.grad_partial_over = grad_partial_over;
+  info.storage_dtype = torch::kFloat32;  // trainable gains stay fp32 under bf16 storage, as RmsNorm's
   weight = RegisterParameter("weight", torch::zeros({dim}), info);
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/recipe.h"          // defines: ModelSpec
 #include "models/positional.h"    // defines: Rope, MakeRope, ApplyRope
+#include "models/qwen3_blocks.h"  // defines: NormImpl
 #include "models/token_mixer.h"   // defines: TokenMixer, LayerInputs, LayerCache, KvState
 #include "parallel/layers.h"      // defines: ColumnParallelLinear, RowParallelLinear
 #include "parallel/tp_group.h"    // defines: TpGroup
@@ -17,12 +18,12 @@ namespace zen {
 
 // Qwen3NextRMSNorm: x / rms(x) * (1 + w) in fp32, cast back to x's dtype. w starts at 0 (scale 1); the
 // checkpoint stores w, the offset.
-class ZeroCentredRmsNormImpl : public ParamModule {
+class ZeroCentredRmsNormImpl : public NormImpl {
  public:
   // grad_partial_over: {tp} for a per-head norm (each rank sees only its heads).
   ZeroCentredRmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over = {});
   // x: (..., dim) -> (..., dim).
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x) override;
 
   torch::Tensor weight;  // (dim), zeros
 

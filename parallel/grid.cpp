@@ -1,5 +1,7 @@
 #include "parallel/grid.h"
 
+#include <algorithm>
+
 #include "parallel/pipeline_split.h"
 
 namespace zen {
@@ -71,6 +73,10 @@ absl::Status CheckLayoutShapes(const Recipe& r) {
   ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.vocab, "model.vocab"));
   if (!m.IsMoe() || m.moe_every > 1) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.ffn, "model.ffn"));
   if (m.shared_ffn > 0) ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.shared_ffn, "model.shared_ffn"));
+  if (std::find(m.mixers.begin(), m.mixers.end(), "linear_attention") != m.mixers.end()) {
+    // Gated DeltaNet splits by key-head group (a key head and the value heads that read it).
+    ZEN_RETURN_IF_ERROR(Divides(l.tp, "parallel.tensor", m.linear_num_key_heads, "model.linear_num_key_heads"));
+  }
   ZEN_RETURN_IF_ERROR(CheckEncoderLayout(m, l));
   ZEN_RETURN_IF_ERROR(CheckSequenceParallel(r));
   if (m.layers < l.pp) {
