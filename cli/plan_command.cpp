@@ -1,5 +1,5 @@
 // `zen plan RECIPE [key=value ...] --nodes N --gpus-per-node G --gpu-memory 80GiB [--mfu 0.4]
-//  [--peak-tflops 989] [--as-is] [--layout tp=T,pp=P,ep=E] [--json]`: memory per rank for every layout of
+//  [--peak-tflops 989] [--as-is] [--layout tp=T,cp=C,pp=P,ep=E] [--json]`: memory per rank for every layout of
 // the cluster (with the cheapest memory options that fit, starting from the recipe's, unless --as-is),
 // which fit, and the run's wall time (trainer/plan.h; docs/plan.md).
 #include <cstdio>
@@ -64,15 +64,19 @@ absl::StatusOr<ClusterSpec> ParseCluster(const RecipeArgs& args) {
   return c;
 }
 
-// "tp=2,pp=1,ep=1" (any order; a missing degree is 1).
+// "tp=2,cp=2,pp=1,ep=1" (any order; a missing degree is 1).
 absl::StatusOr<Layout> ParseLayout(const std::string& text) {
   Layout l;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
     int64_t n = 0;
-    int64_t* degree = kv.first == "tp" ? &l.tp : kv.first == "pp" ? &l.pp : kv.first == "ep" ? &l.ep : nullptr;
+    int64_t* degree = kv.first == "tp"   ? &l.tp
+                      : kv.first == "cp" ? &l.cp
+                      : kv.first == "pp" ? &l.pp
+                      : kv.first == "ep" ? &l.ep
+                                         : nullptr;
     if (degree == nullptr || !absl::SimpleAtoi(kv.second, &n) || n <= 0) {
-      return BadInput(absl::StrCat("--layout: expected tp=T,pp=P,ep=E with positive degrees, got \"", text, "\""));
+      return BadInput(absl::StrCat("--layout: expected tp=T,cp=C,pp=P,ep=E with positive degrees, got \"", text, "\""));
     }
     *degree = n;
   }
@@ -90,7 +94,9 @@ absl::StatusOr<PlanSearch> ParseSearch(const RecipeArgs& args, const Recipe& r) 
   return s;
 }
 
-nlohmann::json LayoutJson(const Layout& l) { return {{"tp", l.tp}, {"pp", l.pp}, {"ep", l.ep}, {"dp", l.dp}}; }
+nlohmann::json LayoutJson(const Layout& l) {
+  return {{"tp", l.tp}, {"cp", l.cp}, {"pp", l.pp}, {"ep", l.ep}, {"dp", l.dp}};
+}
 
 nlohmann::json OptionsJson(const MemoryOptions& o) {
   return {{"param_dtype", o.bf16_params ? "bf16" : "fp32"}, {"recompute", o.recompute},
@@ -145,15 +151,15 @@ std::string Duration(double seconds) {
 }
 
 void PrintTable(const Plan& p) {
-  std::printf("%3s %3s %3s %4s | %5s %6s %5s | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n", "tp", "pp", "ep", "dp",
+  std::printf("%3s %3s %3s %3s %4s | %5s %6s %5s | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n", "tp", "cp", "pp", "ep", "dp",
               "stage", "layers", "in-fl", "weights", "bf16cp", "grads", "optim", "activ", "logits", "bufs", "total",
               "fits", "options");
   for (size_t i = 0; i < p.layouts.size() && i < kTableRows; ++i) {
     const LayoutPlan& l = p.layouts[i];
     const RankMemory& m = l.memory;
     const std::string verdict = absl::StrCat(l.fits ? "yes" : "no", l.batch_issue.empty() ? "" : " *");
-    std::printf("%3lld %3lld %3lld %4lld | %5lld %6lld %5lld | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n",
-                (long long)l.layout.tp, (long long)l.layout.pp, (long long)l.layout.ep, (long long)l.layout.dp,
+    std::printf("%3lld %3lld %3lld %3lld %4lld | %5lld %6lld %5lld | %8s %7s %6s %6s %7s %6s %6s | %8s  %-4s %s\n",
+                (long long)l.layout.tp, (long long)l.layout.cp, (long long)l.layout.pp, (long long)l.layout.ep, (long long)l.layout.dp,
                 (long long)l.peak_stage, (long long)l.stage_layers, (long long)l.in_flight, Gib(m.weights).c_str(),
                 Gib(m.autocast_copies).c_str(), Gib(m.gradients).c_str(), Gib(m.optimizer).c_str(),
                 Gib(m.activations).c_str(), Gib(m.logits).c_str(), Gib(m.buffers).c_str(), Gib(m.Total()).c_str(),
@@ -195,8 +201,8 @@ void PrintText(const Plan& p, const Recipe& r) {
   PrintTable(p);
   PrintNotes(p);
   if (const LayoutPlan* best = p.Best()) {
-    std::printf("\nbest: tp=%lld pp=%lld ep=%lld dp=%lld, %s GiB on a rank of stage %lld; memory options: %s\n",
-                (long long)best->layout.tp, (long long)best->layout.pp, (long long)best->layout.ep,
+    std::printf("\nbest: tp=%lld cp=%lld pp=%lld ep=%lld dp=%lld, %s GiB on a rank of stage %lld; memory options: %s\n",
+                (long long)best->layout.tp, (long long)best->layout.cp, (long long)best->layout.pp, (long long)best->layout.ep,
                 (long long)best->layout.dp, Gib(best->memory.Total()).c_str(), (long long)best->peak_stage,
                 best->options.Describe().c_str());
   } else if (!p.layouts.empty() && p.layouts.front().fits) {

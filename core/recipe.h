@@ -195,6 +195,7 @@ struct ParallelSpec {
   std::vector<int64_t> stage_layers;  // layers per pipeline stage; empty = balanced by the cost model
   int64_t zero = 0;                 // 1 = ZeRO-1: optimizer state sharded over data-parallel ranks
   double timeout_s = 300;
+  int64_t context = 1;              // context parallelism: each sequence split over this many ranks
 };
 
 struct MoeSpec {

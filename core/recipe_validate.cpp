@@ -219,6 +219,7 @@ void CheckParallel(const ParallelSpec& p, Checker& c) {
   c.Positive(p.tensor, "parallel.tensor");
   c.Positive(p.pipeline, "parallel.pipeline");
   c.Positive(p.expert, "parallel.expert");
+  c.Positive(p.context, "parallel.context");
   c.OneOf(p.schedule, {"1f1b", "gpipe"}, "parallel.schedule");
   c.Positive(p.timeout_s, "parallel.timeout_s");
   c.Require(p.zero == 0 || p.zero == 1, "parallel.zero", absl::StrCat("must be 0 or 1 (ZeRO-1), got ", p.zero));

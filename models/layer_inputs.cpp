@@ -1,5 +1,7 @@
 #include "models/layer_inputs.h"
 
+#include "parallel/context_parallel.h"  // defines: ActiveContextGroup, ContextAttentionMask
+
 namespace zen {
 
 LayerInputs::LayerInputs(const torch::Tensor& hidden, torch::Tensor positions, torch::Tensor segments,
@@ -29,7 +31,9 @@ const torch::Tensor& LayerInputs::AttentionMask(int64_t window) {
   if (it != masks_.end()) return it->second;
   const int64_t t = length(), keys = cached_ + t;
   torch::Tensor mask;
-  if (window > 0) {
+  if (const CpGroup* cp = ActiveContextGroup()) {
+    mask = ContextAttentionMask(t, segments_, window, *cp, device_);  // this rank's chunks against the row
+  } else if (window > 0) {
     mask = CausalMask(t, keys, window, device_);  // (T, keys)
     if (segments_.defined()) mask = mask.logical_and(AttentionMask(0));  // (B, 1, T, T)
   } else if (segments_.defined()) {

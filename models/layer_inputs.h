@@ -38,6 +38,8 @@ class LayerInputs {
   // window = 0: causal, block-causal within each document when segments are given; window > 0: also
   // only the last `window` positions (HF Qwen3's sliding window). Undefined = plain causal (SDPA's fast
   // path), returned when no mask is needed: no segments and nothing cached or a single query.
+  // Inside a ContextParallelScope the T queries are this rank's chunks of the row and the keys the whole
+  // row, gathered (parallel/context_parallel.h): (T, C·T) or (B, 1, T, C·T).
   // Returns (T, cached + T) or (B, 1, T, T) bool, true = attend.
   const torch::Tensor& AttentionMask(int64_t window);
 

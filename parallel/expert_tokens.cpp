@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "parallel/communicator.h"
+#include "parallel/context_parallel.h"  // defines: ActiveContextGroup
 #include "parallel/param_info.h"  // defines: MarkTokenShared
 
 namespace zen {
@@ -69,9 +70,11 @@ torch::Tensor GatherExpertTokenShares(const torch::Tensor& share, const TpGroup&
 }
 
 torch::Tensor SumOverTokenShares(const torch::Tensor& x, const TpGroup& tp) {
-  if (tp.size == 1) return x;
+  const CpGroup* cp = ActiveContextGroup();  // the micro-batch's other chunks of each row
+  if (tp.size == 1 && cp == nullptr) return x;
   torch::Tensor sum = x.contiguous().clone();
-  tp.comm->AllReduceSum(sum);
+  if (tp.size > 1) tp.comm->AllReduceSum(sum);
+  if (cp != nullptr) cp->comm->AllReduceSum(sum);
   return sum;
 }
 

@@ -26,7 +26,8 @@ torch::Tensor TakeExpertTokenShare(const torch::Tensor& tokens, const TpGroup& t
 // TakeExpertTokenShare; backward keeps this rank's rows of the whole gradient every rank holds).
 torch::Tensor GatherExpertTokenShares(const torch::Tensor& share, const TpGroup& tp, int64_t tokens);
 
-// The sum of `x` over the ranks whose shares make up the layer's tokens (the tp group when tp > 1).
+// The sum of `x` over the ranks whose shares make up the layer's tokens (the tp group when tp > 1, and
+// inside a ContextParallelScope the cp group, which holds the rest of each row: parallel/context_parallel.h).
 // Not differentiable: for counts and reported values.
 torch::Tensor SumOverTokenShares(const torch::Tensor& x, const TpGroup& tp);
 

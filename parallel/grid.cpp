@@ -53,11 +53,37 @@ absl::Status CheckSequenceParallel(const Recipe& r) {
   return absl::OkStatus();
 }
 
+// Context parallelism cuts every row into 2 × parallel.context chunks (parallel/context_parallel.h) and
+// splits only attention across them: every token mixer must be attention, and a multimodal model's media
+// features and cross-attention read the whole row, so those are refused.
+absl::Status CheckContextParallel(const Recipe& r) {
+  const int64_t cp = r.parallel.context;
+  if (cp == 1) return absl::OkStatus();
+  const std::string key = absl::StrCat("parallel.context=", cp);
+  if (r.train.seq_len % (2 * cp) != 0) {
+    return BadInput(absl::StrCat(key, ": train.seq_len (", r.train.seq_len, ") is not divisible by 2 × ", cp,
+                                 " (each rank holds two of the row's 2 × parallel.context chunks)"));
+  }
+  if (r.model.IsMultimodal()) {
+    return BadInput(absl::StrCat(key, ": a multimodal model (model.vision.layers or model.audio.layers > 0) places "
+                                 "media features and cross-attention over the whole sequence; context parallelism "
+                                 "is text-only for now"));
+  }
+  for (int64_t l = 0; l < r.model.layers; ++l) {
+    const std::string mixer = r.model.MixerOf(l);
+    if (mixer == "attention") continue;
+    return BadInput(absl::StrCat(key, ": layer ", l, "'s token mixer is ", mixer, " (model.mixers); context "
+                                 "parallelism splits only attention across ranks, a recurrent mixer would need "
+                                 "its state passed along the cp ranks"));
+  }
+  return absl::OkStatus();
+}
+
 // tp, pp and ep as the recipe sets them (dp is left for the world size to decide).
 Layout RecipeDegrees(const Recipe& r) {
   Layout l;
   l.tp = r.parallel.tensor;
-  l.cp = 1;  // no recipe key until context parallelism is built
+  l.cp = r.parallel.context;
   l.pp = r.parallel.pipeline;
   l.ep = r.parallel.expert;
   return l;
@@ -79,6 +105,7 @@ absl::Status CheckLayoutShapes(const Recipe& r) {
   }
   ZEN_RETURN_IF_ERROR(CheckEncoderLayout(m, l));
   ZEN_RETURN_IF_ERROR(CheckSequenceParallel(r));
+  ZEN_RETURN_IF_ERROR(CheckContextParallel(r));
   if (m.layers < l.pp) {
     return BadInput(absl::StrCat("parallel.pipeline=", l.pp, ": model.layers (", m.layers,
                                  ") is fewer than the pipeline stages"));
@@ -100,14 +127,14 @@ absl::Status CheckLayoutShapes(const Recipe& r) {
 absl::StatusOr<Layout> CheckLayout(const Recipe& r, int64_t world_size) {
   Layout l = RecipeDegrees(r);
   if (world_size % (l.tp * l.cp * l.pp) != 0) {
-    return BadInput(absl::StrCat("parallel.tensor × parallel.pipeline = ", l.tp * l.cp * l.pp,
+    return BadInput(absl::StrCat("parallel.tensor × parallel.context × parallel.pipeline = ", l.tp * l.cp * l.pp,
                                  " does not divide the world size ", world_size, " (ranks launched)"));
   }
   l.dp = world_size / (l.tp * l.cp * l.pp);
   ZEN_RETURN_IF_ERROR(CheckLayoutShapes(r));
   // The expert group folds over a stage's tp × cp × dp ranks (Megatron-Core's MoE parallel folding).
   ZEN_RETURN_IF_ERROR(Divides(l.ep, "parallel.expert", l.tp * l.cp * l.dp,
-                              "the ranks of a pipeline stage (tensor × data-parallel = world / pipeline)"));
+                              "the ranks of a pipeline stage (tensor × context × data-parallel = world / pipeline)"));
   const int64_t dp_batch = r.train.micro_batch_size * l.dp;
   if (r.train.global_batch_size % dp_batch != 0) {
     return BadInput(absl::StrCat("train.global_batch_size (", r.train.global_batch_size,

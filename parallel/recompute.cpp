@@ -11,6 +11,8 @@
 #include <optional>
 #include <utility>
 
+#include "parallel/context_parallel.h"  // defines: ActiveContextGroup, GatherContext
+
 namespace zen {
 namespace {
 
@@ -196,7 +198,14 @@ SelectiveRecomputeScope::SelectiveRecomputeScope() : previous_(selective_recompu
 SelectiveRecomputeScope::~SelectiveRecomputeScope() { selective_recompute = previous_; }
 
 torch::Tensor AttentionCore(const RecomputeFn& fn, const std::vector<torch::Tensor>& qkv) {
-  return selective_recompute ? Checkpoint(fn, qkv) : fn(qkv);
+  // Under context parallelism the core reads every rank's keys and values (the mask, from LayerInputs,
+  // already covers them); gathered outside the checkpoint, so a selective re-run does not gather again.
+  std::vector<torch::Tensor> inputs = qkv;
+  if (const CpGroup* cp = ActiveContextGroup()) {
+    inputs[1] = GatherContext(qkv[1], *cp);
+    inputs[2] = GatherContext(qkv[2], *cp);
+  }
+  return selective_recompute ? Checkpoint(fn, inputs) : fn(inputs);
 }
 
 }  // namespace zen

@@ -49,6 +49,8 @@ class SelectiveRecomputeScope {
 // The core attention of a layer, fn({q, k, v}) = softmax(q kᵀ / √d + mask) v: Checkpoint(fn, qkv) inside a
 // SelectiveRecomputeScope, fn(qkv) otherwise. Megatron's selective recomputation: the scores (or, with a
 // fused kernel, its output and log-sum-exp) are not kept; q, k, v and the matmul outputs are.
+// Inside a ContextParallelScope (parallel/context_parallel.h) k and v are first gathered over the cp group,
+// so fn sees this rank's queries against the whole row's keys.
 torch::Tensor AttentionCore(const RecomputeFn& fn, const std::vector<torch::Tensor>& qkv);
 
 }  // namespace zen

@@ -23,13 +23,14 @@ std::string CheckpointRoot(const Recipe& r) { return r.output_dir + "/checkpoint
 
 // Whether this rank writes a tensor of `param` cut along `split_dim` (-1: whole on every tp rank). Copies
 // are written once: edp rank 0 for routed experts, tp rank 0 for other unsplit tensors, the first stage for
-// a tied embedding, and dp rank 0 for what every data-parallel replica holds; under ZeRO-1 optimizer
+// a tied embedding, cp rank 0 of a replica, and dp rank 0 for what every data-parallel replica holds; under ZeRO-1 optimizer
 // state lives only on its owner, which writes it.
 bool Writes(const TrainState& s, const std::string& param, const ParamInfo& info, int64_t split_dim,
             bool on_every_replica) {
   const Coordinates& c = s.grid->coords();
   // A routed expert's copies are its expert-data-parallel group, which may span tp ranks (parallel/grid.h).
   if (info.expert && on_every_replica) return c.edp == 0;
+  if (c.cp != 0) return false;  // a replica's cp ranks hold the same parameters and optimizer state
   if ((split_dim < 0 || s.grid->layout().tp == 1) && c.tp != 0) return false;
   if (s.tied_embedding.defined() && s.model->stage().has_head && param == "model.embed_tokens.weight") return false;
   if (!on_every_replica) return true;

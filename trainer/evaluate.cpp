@@ -46,7 +46,8 @@ std::vector<Score> ScoreBatches(TrainState& s, const std::vector<Batch>& batches
   s.model->train();
   // (batch, [loss sum, tokens]): filled by the last stage's tp rank 0 of the owning replica, summed over all.
   torch::Tensor table = torch::zeros({static_cast<int64_t>(batches.size()), 2}, torch::kDouble);
-  if (s.model->stage().has_head && c.tp == 0) {
+  // Held-out rows are scored whole (no context scope): every cp rank of a replica scores them, cp rank 0 reports.
+  if (s.model->stage().has_head && c.tp == 0 && c.cp == 0) {
     const std::vector<double> sums = stage.MicroLossSums();
     for (size_t k = 0; k < mine.size(); ++k) {
       const int64_t i = c.dp + static_cast<int64_t>(k) * l.dp;

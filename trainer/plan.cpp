@@ -208,23 +208,29 @@ constexpr double kRoutedRowHidden = 4.0, kRouterPerExpert = 3.0;
 constexpr double kLogitsCopies = 5.0;
 constexpr double kBucketBytes = 32 << 20;  // parallel/data_parallel.h's gradient bucket
 
+// Positions of a row one rank holds: T / parallel.context (context parallelism splits every row).
+double RowShare(const Recipe& r) { return double(r.train.seq_len) / double(r.parallel.context); }
+
+// Attention's query-key pairs of a micro-batch on one rank: B × T/cp queries against the whole row's T keys.
+double QueryKeyPairs(const Recipe& r) { return double(r.train.micro_batch_size) * RowShare(r) * r.train.seq_len; }
+
 double ActivationValueBytes(const Recipe& r, const MemoryOptions& o) {
   return r.train.dtype == "bf16" || o.bf16_params ? kBf16 : kFp32;
 }
 
 // Bytes of what selective recompute drops from one layer (docs/memory.md): the SDPA call's own saved
 // tensors, the (B, 1, T, T) additive mask it converts the block-causal boolean mask into and its output
-// (B, T, heads/tp x head_dim).
+// (B, T, heads/tp x head_dim); under context parallelism T/cp queries against T keys.
 double AttentionCoreBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
-  const double s = r.train.seq_len, b = r.train.micro_batch_size;
-  const double output = b * s * double(r.model.heads) * r.model.HeadDim() / tp;
-  return (b * s * s + output) * ActivationValueBytes(r, o);
+  const double b = r.train.micro_batch_size;
+  const double output = b * RowShare(r) * double(r.model.heads) * r.model.HeadDim() / tp;
+  return (QueryKeyPairs(r) + output) * ActivationValueBytes(r, o);
 }
 
 // Bytes of a layer's input (B, T, C), all that full recompute keeps of it: the residual stream, fp32 unless
 // the parameters are bf16 (autocast's residual adds keep fp32); split by tp only under sequence parallelism.
 double LayerInputBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
-  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  const double tokens = RowShare(r) * r.train.micro_batch_size;
   return tokens * r.model.hidden / (o.sequence_parallel ? tp : 1) * (o.bf16_params ? kBf16 : kFp32);
 }
 
@@ -233,7 +239,7 @@ double LayerInputBytes(const Recipe& r, const MemoryOptions& o, int64_t tp) {
 double ActivationBytesPerLayer(const Recipe& r, const MemoryOptions& o, int64_t layer, int64_t tp) {
   const ModelSpec& m = r.model;
   const LayerCoefficients k = r.lora.enabled ? kLoraLayer : kFullLayer;
-  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  const double tokens = RowShare(r) * r.train.micro_batch_size;
   const double qkv = (m.heads + 2.0 * m.KvHeads()) * m.HeadDim() / tp;
   double per_token = k.c * m.hidden / (o.sequence_parallel ? tp : 1) + k.q * qkv;
   if (m.IsMoeLayer(layer)) {
@@ -242,9 +248,11 @@ double ActivationBytesPerLayer(const Recipe& r, const MemoryOptions& o, int64_t 
   } else {
     per_token += k.f * m.ffn / tp;
   }
-  // + the (B, 1, T, T) additive mask SDPA saves (measured: 4 bytes x B T^2 per layer at fp32).
-  return (tokens * per_token + double(r.train.micro_batch_size) * r.train.seq_len * r.train.seq_len) *
-         ActivationValueBytes(r, o);
+  // Context parallelism: the other ranks' keys and values, all-gathered and saved for SDPA's backward.
+  const double gathered_kv = double(r.train.micro_batch_size) * (r.train.seq_len - RowShare(r)) * 2.0 *
+                             m.KvHeads() * m.HeadDim() / tp;
+  // + the (B, 1, T, T) additive mask SDPA saves (measured: 4 bytes x B T^2 per layer at fp32; T/cp x T).
+  return (tokens * per_token + gathered_kv + QueryKeyPairs(r)) * ActivationValueBytes(r, o);
 }
 
 int64_t InFlightMicroBatches(const std::string& schedule, int64_t stages, int64_t stage, int64_t micro) {
@@ -279,8 +287,8 @@ StageActivations ActivationsOfStage(const Recipe& r, const MemoryOptions& o, con
       a.per_micro += whole;
     }
   }
-  // The (B, 1, T, T) boolean block-causal mask, built once per forward.
-  a.per_micro += double(r.train.micro_batch_size) * r.train.seq_len * r.train.seq_len;
+  // The (B, 1, T, T) boolean block-causal mask, built once per forward (T/cp x T under context parallelism).
+  a.per_micro += QueryKeyPairs(r);
   return a;
 }
 
@@ -288,7 +296,7 @@ StageActivations ActivationsOfStage(const Recipe& r, const MemoryOptions& o, con
 // its backward, and one saved copy for every other micro-batch in flight (none when chunked). Under
 // sequence parallelism the loss takes the unchunked path (models/qwen3.cpp).
 double LogitsBytes(const Recipe& r, const MemoryOptions& o, int64_t tp, double in_flight) {
-  const double tokens = double(r.train.seq_len) * r.train.micro_batch_size;
+  const double tokens = RowShare(r) * r.train.micro_batch_size;
   const double row = double(r.model.vocab) / tp * kFp32;
   if (o.loss_chunk_tokens > 0 && tokens > o.loss_chunk_tokens && !o.sequence_parallel) {
     return kLogitsCopies * double(o.loss_chunk_tokens) * row;
@@ -298,7 +306,10 @@ double LogitsBytes(const Recipe& r, const MemoryOptions& o, int64_t tp, double i
 
 }  // namespace
 
-RankMemory StageMemory(const Recipe& r, const MemoryOptions& o, const Layout& layout, int64_t stage, int64_t micro) {
+RankMemory StageMemory(const Recipe& recipe, const MemoryOptions& o, const Layout& layout, int64_t stage,
+                       int64_t micro) {
+  Recipe r = recipe;
+  r.parallel.context = layout.cp;  // the activation terms read the row share T / cp from the recipe
   const StageRange range = ChooseStage(r, layout, stage);
   const StageParams p = CountStageParams(r.model, r.lora, layout, range);
   const double in_flight = InFlightMicroBatches(r.parallel.schedule, layout.pp, stage, micro);
@@ -349,6 +360,7 @@ namespace {
 
 Recipe WithLayout(Recipe r, const Layout& l) {
   r.parallel.tensor = l.tp;
+  r.parallel.context = l.cp;
   r.parallel.pipeline = l.pp;
   r.parallel.expert = l.ep;
   return r;
@@ -420,22 +432,39 @@ LayoutPlan EvaluateSearched(const Recipe& r, const ClusterSpec& cluster, const L
   return last;
 }
 
+// Context-parallel degrees worth trying: 1, and for a long row (or a recipe that sets parallel.context)
+// the powers of two up to the world. Below kLongSequence one rank holds a row's activations comfortably
+// beside tp and recompute, and cp's all-gathers would only cost bandwidth.
+constexpr int64_t kLongSequence = 8192;
+std::vector<int64_t> ContextDegrees(const Recipe& r, int64_t world) {
+  std::vector<int64_t> degrees = {1};
+  if (r.train.seq_len < kLongSequence && r.parallel.context == 1) return degrees;
+  for (int64_t cp = 2; cp <= world; cp *= 2) degrees.push_back(cp);
+  return degrees;
+}
+
 // The candidates before any check: tp inside a node, pp dividing the layers, ep dividing the experts and
-// tp x dp (the expert group folds over a stage's ranks).
-std::vector<Layout> Candidates(const ModelSpec& m, const ClusterSpec& cluster, const PlanSearch& search) {
+// tp x cp x dp (the expert group folds over a stage's ranks).
+std::vector<Layout> Candidates(const Recipe& r, const ClusterSpec& cluster, const PlanSearch& search) {
+  const ModelSpec& m = r.model;
   std::vector<Layout> out;
   const int64_t world = cluster.World();
   for (int64_t tp : {1, 2, 4, 8}) {
     if (cluster.gpus_per_node % tp != 0) continue;
-    for (int64_t pp = 1; pp <= m.layers; ++pp) {
-      if (m.layers % pp != 0 || world % (tp * pp) != 0) continue;
-      const int64_t dp = world / (tp * pp);
-      const int64_t expert_ranks = tp * dp;
-      for (int64_t ep = 1; ep <= expert_ranks; ++ep) {
-        if (expert_ranks % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
-        const Layout l{tp, pp, dp, ep};
-        if (search.layout && (search.layout->tp != tp || search.layout->pp != pp || search.layout->ep != ep)) continue;
-        out.push_back(l);
+    for (int64_t cp : ContextDegrees(r, world)) {
+      for (int64_t pp = 1; pp <= m.layers; ++pp) {
+        if (m.layers % pp != 0 || world % (tp * cp * pp) != 0) continue;
+        const int64_t dp = world / (tp * cp * pp);
+        const int64_t expert_ranks = tp * cp * dp;
+        for (int64_t ep = 1; ep <= expert_ranks; ++ep) {
+          if (expert_ranks % ep != 0 || (ep > 1 && (!m.IsMoe() || m.experts % ep != 0))) continue;
+          const Layout l{tp, pp, dp, ep, cp};
+          if (search.layout && (search.layout->tp != tp || search.layout->pp != pp || search.layout->ep != ep ||
+                                search.layout->cp != cp)) {
+            continue;
+          }
+          out.push_back(l);
+        }
       }
     }
   }
@@ -449,6 +478,7 @@ bool Better(const LayoutPlan& a, const LayoutPlan& b) {
   if (group(a) != group(b)) return group(a) < group(b);
   if (group(a) == 2) return a.memory.Total() < b.memory.Total();
   if (a.ModelParallel() != b.ModelParallel()) return a.ModelParallel() < b.ModelParallel();
+  if (a.layout.cp != b.layout.cp) return a.layout.cp < b.layout.cp;  // cp's all-gathers only when needed
   if (a.layout.dp != b.layout.dp) return a.layout.dp > b.layout.dp;
   if (a.layout.pp != b.layout.pp) return a.layout.pp < b.layout.pp;
   return a.memory.Total() < b.memory.Total();
@@ -467,7 +497,7 @@ Plan MakePlan(const Recipe& r, const ClusterSpec& cluster, std::optional<double>
   plan.cluster = cluster;
   plan.params = CountParams(r.model);
   plan.params_trainable = r.lora.enabled ? CountLoraParams(r.model, r.lora) : plan.params.total;
-  for (const Layout& l : Candidates(r.model, cluster, search)) {
+  for (const Layout& l : Candidates(r, cluster, search)) {
     const Layout& checked = l;
     // The shapes alone: the same layout with a global batch it certainly accepts.
     Recipe shapes_only = WithLayout(r, checked);

@@ -1,4 +1,4 @@
-// Planning a run before launching it (`zen plan`): for every layout tp × pp × ep × dp of a cluster, the
+// Planning a run before launching it (`zen plan`): for every layout tp × cp × pp × ep × dp of a cluster, the
 // memory one rank needs for the recipe's model and training settings, which layouts fit a GPU, and how
 // long the recipe's token budget takes at a given MFU. Estimates from the shapes, not measurements: what
 // each term assumes, and where it is known to be high or low, is in docs/plan.md.
@@ -14,7 +14,9 @@
 //             parameters a rank owns (ZeRO-1: 1/dp);
 //   sharding  as the layers split them: attention, dense MLP, shared expert and vocabulary by tp; norms
 //             and router whole on every tp rank; routed experts by ep; layers by pp (the cost-
-//             balanced split the trainer chooses); a tied embedding copied onto the last stage when pp > 1.
+//             balanced split the trainer chooses); a tied embedding copied onto the last stage when pp > 1;
+//   context   activations of T/cp positions per row; attention's scores and mask T/cp × T, and the other
+//             ranks' keys and values gathered and saved per layer (parallel/context_parallel.h).
 #pragma once
 
 #include <cstdint>
@@ -118,7 +120,7 @@ struct LayoutPlan {
   // above then assumes the smallest global batch the layout accepts (pp micro-batches under 1F1B, else 1).
   std::string batch_issue;
   double bubble = 0;          // pipeline idle share (pp - 1) / (micro + pp - 1)
-  int64_t ModelParallel() const { return layout.tp * layout.pp * layout.ep; }
+  int64_t ModelParallel() const { return layout.tp * layout.cp * layout.pp * layout.ep; }
 };
 
 struct RejectedLayout {
@@ -147,12 +149,14 @@ struct PlanSearch {
   MemoryOptions options;         // the starting point (RecipeMemoryOptions)
   bool search = true;            // per layout, the first of: as given, + chunked loss, + sequence parallel,
                                  // + selective recompute, + full recompute, that fits; false: as given
-  std::optional<Layout> layout;  // only this tp, pp, ep (dp = world / (tp × pp))
+  std::optional<Layout> layout;  // only this tp, cp, pp, ep (dp = world / (tp × cp × pp))
 };
 
 // Every candidate layout of `cluster` for `recipe`: tp in {1, 2, 4, 8} dividing gpus_per_node (tensor
-// parallelism stays inside a node), pp dividing model.layers, ep dividing the experts and tp × dp (MoE
-// only: the expert group folds over a stage's ranks), dp = world / (tp × pp), each checked by the
+// parallelism stays inside a node), cp in powers of two for rows of 8K positions or more (or when the
+// recipe sets parallel.context; each rank then holds T/cp of every row), pp dividing model.layers, ep
+// dividing the experts and tp × cp × dp (MoE only: the expert group folds over a stage's ranks),
+// dp = world / (tp × cp × pp), each checked by the
 // trainer's own CheckLayout. `dataset_tokens`: one epoch's tokens when known (bounds the steps as in
 // `zen validate`).
 Plan MakePlan(const Recipe& recipe, const ClusterSpec& cluster, std::optional<double> dataset_tokens = std::nullopt,

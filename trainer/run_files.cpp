@@ -72,8 +72,8 @@ absl::Status WriteRunFiles(const Recipe& recipe, const WorldInfo& world, const s
   nlohmann::json run;
   run["world_size"] = world.size;
   run["layout"] = {{"tp", recipe.parallel.tensor}, {"pp", recipe.parallel.pipeline},
-                   {"ep", recipe.parallel.expert},
-                   {"dp", world.size / (recipe.parallel.tensor * recipe.parallel.pipeline)}};
+                   {"ep", recipe.parallel.expert}, {"cp", recipe.parallel.context},
+                   {"dp", world.size / (recipe.parallel.tensor * recipe.parallel.context * recipe.parallel.pipeline)}};
   run["ranks"] = nlohmann::json::array();
   for (const RankShare& r : ranks) {
     run["ranks"].push_back({{"rank", r.rank}, {"tp", r.tp}, {"pp", r.pp}, {"ep", r.ep}, {"dp", r.dp},

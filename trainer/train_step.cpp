@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/derived.h"
+#include "parallel/context_parallel.h"   // defines: ContextParallelScope, TakeContextShard
 #include "parallel/sequence_parallel.h"  // defines: LocalSequenceLength
 #include "parallel/zero.h"
 #include "trainer/grad_clip.h"
@@ -12,8 +13,15 @@
 namespace zen {
 namespace {
 
+// A text batch's rows cut to this cp rank's chunks (CheckLayout refuses media under context parallelism).
+Batch ContextShard(const Batch& b, const CpGroup& cp) {
+  return {TakeContextShard(b.tokens, cp), TakeContextShard(b.labels, cp), TakeContextShard(b.positions, cp),
+          TakeContextShard(b.segments, cp)};
+}
+
 // This data-parallel rank's micro-batches of the step: rows are numbered over the whole run, so the
-// global batch is the same whatever the layout; dp rank d takes its contiguous share of it.
+// global batch is the same whatever the layout; dp rank d takes its contiguous share of it, and under
+// context parallelism each cp rank keeps its two chunks of every row (positions stay global).
 std::vector<Batch> FetchMicroBatches(const TrainState& s, int64_t step) {
   const TrainSpec& t = s.recipe.train;
   const Layout& layout = s.grid->layout();
@@ -21,7 +29,8 @@ std::vector<Batch> FetchMicroBatches(const TrainState& s, int64_t step) {
   const int64_t first = step * t.global_batch_size + s.grid->coords().dp * rows_per_rank;
   std::vector<Batch> micro;
   for (int64_t m = 0; m < AccumulationSteps(t, layout.dp); ++m) {
-    micro.push_back(s.data->Rows(first + m * t.micro_batch_size, t.micro_batch_size).To(s.device));
+    micro.push_back(ContextShard(s.data->Rows(first + m * t.micro_batch_size, t.micro_batch_size).To(s.device),
+                                 s.grid->ContextGroup()));
   }
   return micro;
 }
@@ -66,8 +75,8 @@ void SumTiedEmbeddingGrads(TrainState& s) {
   grad.add_(theirs);
 }
 
-// MoE: the routing statistics of the step, summed over micro-batches, the ranks holding other tokens
-// (the loss group) and pipeline stages (each MoE layer already summed its tp ranks' shares of the tokens).
+// MoE: the routing statistics of the step, summed over micro-batches, the data-parallel ranks and pipeline
+// stages (each MoE layer already summed its tp and cp ranks' shares of the tokens, SumOverTokenShares).
 void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   MoeStats* stats = s.model->moe_stats();
   const int64_t experts = s.recipe.model.experts;
@@ -76,7 +85,7 @@ void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   v[1] = stats->dropped.item<int64_t>();
   v.slice(0, 2).copy_(stats->expert_counts);
   v = v.to(s.device);
-  s.grid->LossGroup().AllReduceSum(v);
+  s.grid->dp().AllReduceSum(v);
   s.grid->pp().AllReduceSum(v);
   v = v.cpu();
   result.aux_loss = v[0].item<double>() / micro_batches;
@@ -105,10 +114,13 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
     stats->aux_scale = 1.0 / micro_batches;
   }
   ModelStage stage(s.model, micro, denominator, ComputesInBf16(t), s.poison_loss);
-  const PipelineStats pipeline =
-      RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
-                  {t.micro_batch_size, LocalSequenceLength(t.seq_len, s.grid->TensorGroup()), s.recipe.model.hidden},
-                  ActivationOptions(t, s.device));
+  // Attention reads the whole row over the cp group through the forwards and the backwards (and a
+  // recomputed layer's re-run); the stages pass (B, T/cp, C), or T/(cp × tp) under sequence parallelism.
+  const ContextParallelScope context(s.grid->ContextGroup());
+  const int64_t local_t = LocalSequenceLength(t.seq_len / s.grid->layout().cp, s.grid->TensorGroup());
+  const PipelineStats pipeline = RunPipeline(s.schedule, stage, s.grid->pp(), static_cast<int64_t>(micro.size()),
+                                             {t.micro_batch_size, local_t, s.recipe.model.hidden},
+                                             ActivationOptions(t, s.device));
   result.pipeline_wait_s = pipeline.wait_s;
   result.peak_in_flight = pipeline.peak_in_flight;
   // Only the last stage computed losses; the others add zero.

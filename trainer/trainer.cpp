@@ -128,7 +128,7 @@ void LogRunStart(const TrainState& s, const std::vector<RankShare>& shares, int6
   const Recipe& r = s.recipe;
   const Layout& layout = s.grid->layout();
   const std::string schedule = layout.pp > 1 ? absl::StrCat(" ", r.parallel.schedule) : "";
-  Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", layout.tp, ", pp ",
+  Log0(absl::StrCat("zen train: ", r.model.name, " on ", s.world->size(), " rank(s) (tp ", layout.tp, ", cp ", layout.cp, ", pp ",
                     layout.pp, schedule, ", dp ", layout.dp, ", ep ", layout.ep, "), rank 0 holds ", shares[0].params,
                     " parameters (", shares[0].trainable_params, " trainable); ", s.total_steps, " steps of ",
                     TokensPerStep(r.train), " tokens; ", threads, " intra-op threads per rank; ", r.train.dtype,

@@ -22,7 +22,7 @@ assert t["flops_per_token"] > 4 * p["active"] * 0.9, t  # at least the LoRA 4N (
 assert abs(t["seconds"] - t["tokens"] * t["flops_per_token"] / (world * t["peak_flops"] * t["mfu"])) <= 1e-6 * t["seconds"]
 assert plan["layouts"] or plan["rejected"], "no layout considered"
 for l in plan["layouts"]:
-    assert l["tp"] in (1, 2, 4, 8) and l["tp"] * l["pp"] * l["dp"] == world and (l["tp"] * l["dp"]) % l["ep"] == 0, l
+    assert l["tp"] in (1, 2, 4, 8) and l["tp"] * l["cp"] * l["pp"] * l["dp"] == world and (l["tp"] * l["cp"] * l["dp"]) % l["ep"] == 0, l
     m = l["memory_bytes"]
     parts = sum(v for k, v in m.items() if k != "total")
     assert abs(parts - m["total"]) <= 1e-6 * m["total"] and m["weights"] > 0 and m["activations"] > 0, m
@@ -31,8 +31,8 @@ for l in plan["layouts"]:
 fitting = [l for l in plan["layouts"] if l["fits"] and l["batch_ok"]]
 if fitting:
     best = plan["best"]
-    assert best == {k: fitting[0][k] for k in ("tp", "pp", "ep", "dp")}, (best, fitting[0])
-    mp = lambda l: l["tp"] * l["pp"] * l["ep"]
+    assert best == {k: fitting[0][k] for k in ("tp", "cp", "pp", "ep", "dp")}, (best, fitting[0])
+    mp = lambda l: l["tp"] * l["cp"] * l["pp"] * l["ep"]
     assert all(mp(fitting[0]) <= mp(l) for l in fitting), "best is not the fewest model-parallel ranks"
 else:
     assert plan["best"] is None
@@ -66,7 +66,7 @@ check_json "$work/coder16.json" 128
 "$python" - "$work/eco-full.json" "$work/eco-zero.json" <<'PY'
 import json, sys
 full, zero = (json.load(open(f)) for f in sys.argv[1:])
-key = lambda l: (l["tp"], l["pp"], l["ep"], l["dp"])
+key = lambda l: (l["tp"], l["cp"], l["pp"], l["ep"], l["dp"])
 z = {key(l): l for l in zero["layouts"]}
 for l in full["layouts"]:
     m, mz = l["memory_bytes"], z[key(l)]["memory_bytes"]
