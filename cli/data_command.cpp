@@ -94,6 +94,10 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   o.tokenizer = flags.Get("--tokenizer", o.tokenizer);
   if (flags.Has("--input")) o.inputs = flags.values.at("--input");
   o.output_dir = flags.Get("--output", o.output_dir);
+  if (o.output_dir.empty() && flags.Has("--recipe")) {  // a recipe with data.blend names several folders
+    return BadInput(absl::StrCat(flags.Get("--recipe"), ": data.path is unset (data.blend reads several folders): "
+                                 "pass --output DIR for the folder this data.prepare writes"));
+  }
   o.format = flags.Get("--format", o.format);
   o.field = flags.Get("--field", o.field);
   o.loss_mask = flags.Get("--loss-mask", o.loss_mask);

@@ -173,6 +173,12 @@ struct DataPrepareSpec {
   uint64_t seed = 0;                // FIM's choices
 };
 
+// One entry of `data.blend`: a prepared folder and its share of the training rows (weights are relative).
+struct DataBlendEntry {
+  std::string path;
+  double weight = 1;
+};
+
 struct DataSpec {
   std::string source;               // "demo" = the embedded task; empty = read `path`
   std::string path;                 // a folder written by `zen data prepare`, relative to where zen runs
@@ -180,6 +186,9 @@ struct DataSpec {
   int64_t demo_examples = 200000;   // conversations in one epoch of the demo task
   double eval_fraction = 0;         // share of the packed windows held out of training for validation
   DataPrepareSpec prepare;
+  // Instead of `path`: rows drawn from several prepared folders in proportion to their weights
+  // (data/loader/blended_source.h); each folder wraps around on its own.
+  std::vector<DataBlendEntry> blend;
 };
 
 struct TokenizerSpec {

@@ -6,6 +6,23 @@
 
 #include "absl/strings/str_join.h"
 
+// How a data.blend entry is written back (config.resolved.yaml): {path, weight}.
+template <>
+struct YAML::convert<zen::DataBlendEntry> {
+  static Node encode(const zen::DataBlendEntry& entry) {
+    Node node(NodeType::Map);
+    node["path"] = entry.path;
+    node["weight"] = entry.weight;
+    return node;
+  }
+  static bool decode(const Node& node, zen::DataBlendEntry& entry) {
+    if (!node.IsMap() || !node["path"]) return false;
+    entry.path = node["path"].as<std::string>();
+    entry.weight = node["weight"] ? node["weight"].as<double>() : 1.0;
+    return true;
+  }
+};
+
 namespace zen {
 namespace {
 
@@ -92,6 +109,34 @@ absl::StatusOr<std::vector<int64_t>> ParseValue<std::vector<int64_t>>(const YAML
   return out;
 }
 
+// data.blend: a list of {path, weight} mappings; the message names the entry ("[1].weight: ...").
+template <>
+absl::StatusOr<std::vector<DataBlendEntry>> ParseValue<std::vector<DataBlendEntry>>(const YAML::Node& node) {
+  if (!node.IsSequence()) return BadInput(absl::StrCat("expected a list of {path, weight}, got ", Quoted(node)));
+  std::vector<DataBlendEntry> out;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& item = node[i];
+    const std::string where = absl::StrCat("[", i, "]");
+    if (!item.IsMap()) return BadInput(absl::StrCat(where, ": expected a mapping {path, weight}, got ", Quoted(item)));
+    for (const auto& kv : item) {
+      const std::string key = kv.first.Scalar();
+      if (key != "path" && key != "weight") return BadInput(absl::StrCat(where, ".", key, ": unknown key (path, weight)"));
+    }
+    DataBlendEntry entry;
+    if (!item["path"]) return BadInput(absl::StrCat(where, ".path: missing"));
+    absl::StatusOr<std::string> path = ParseScalar<std::string>(item["path"]);
+    if (!path.ok()) return BadInput(absl::StrCat(where, ".path: ", path.status().message()));
+    entry.path = *path;
+    if (item["weight"]) {
+      absl::StatusOr<double> weight = ParseScalar<double>(item["weight"]);
+      if (!weight.ok()) return BadInput(absl::StrCat(where, ".weight: ", weight.status().message()));
+      entry.weight = *weight;
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
 template <typename T>
 Field MakeField(std::string key, std::function<T&(Recipe&)> member) {
   Field f;
@@ -147,7 +192,7 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(train.loss_chunk_tokens),
       ZEN_FIELD(data.source), ZEN_FIELD(data.path), ZEN_FIELD(data.block_causal), ZEN_FIELD(data.demo_examples), ZEN_FIELD(data.eval_fraction), ZEN_FIELD(eval.interval), ZEN_FIELD(eval.rows), ZEN_FIELD(eval.keep_best),
       ZEN_FIELD(data.prepare.inputs), ZEN_FIELD(data.prepare.format), ZEN_FIELD(data.prepare.loss_mask),
-      ZEN_FIELD(data.prepare.fim_rate), ZEN_FIELD(data.prepare.seed),
+      ZEN_FIELD(data.prepare.fim_rate), ZEN_FIELD(data.prepare.seed), ZEN_FIELD(data.blend),
       ZEN_FIELD(tokenizer.path),
       ZEN_FIELD(parallel.tensor), ZEN_FIELD(parallel.pipeline), ZEN_FIELD(parallel.expert), ZEN_FIELD(parallel.sequence),
       ZEN_FIELD(parallel.schedule), ZEN_FIELD(parallel.stage_layers), ZEN_FIELD(parallel.timeout_s), ZEN_FIELD(parallel.zero),

@@ -1,5 +1,6 @@
 // Range and consistency checks on a recipe, before any compute. Each failure names the key to fix.
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_join.h"
 #include "core/recipe_schema.h"
@@ -200,16 +201,38 @@ void CheckTrain(const Recipe& r, Checker& c) {
   c.Positive(t.loss_chunk_tokens, "train.loss_chunk_tokens");
 }
 
+// data.blend replaces data.path (and the demo task); each entry names a folder once, with a positive weight.
+void CheckBlend(const DataSpec& d, Checker& c) {
+  if (d.blend.empty()) return;
+  c.Require(d.path.empty(), "data.blend",
+            absl::StrCat("and data.path (\"", d.path, "\") are both set; give one: data.path for one folder, "
+                         "data.blend for several (the override ~data.path removes a recipe's data.path)"));
+  c.Require(d.source.empty(), "data.blend", absl::StrCat("cannot be used with data.source=", d.source));
+  for (size_t i = 0; i < d.blend.size(); ++i) {
+    const std::string entry = absl::StrCat("[", i, "]");
+    c.Require(!d.blend[i].path.empty(), "data.blend", entry + ".path: must name a folder written by `zen data prepare`");
+    c.Require(d.blend[i].weight > 0 && std::isfinite(d.blend[i].weight), "data.blend",
+              absl::StrCat(entry, ".weight: must be positive, got ", d.blend[i].weight));
+    for (size_t j = 0; j < i; ++j) {
+      c.Require(d.blend[j].path != d.blend[i].path, "data.blend",
+                absl::StrCat(entry, ".path: \"", d.blend[i].path, "\" is already entry [", j,
+                             "]; give one entry the summed weight"));
+    }
+  }
+}
+
 void CheckData(const Recipe& r, Checker& c) {
   c.Require(r.data.source.empty() || r.data.source == "demo", "data.source",
             absl::StrCat("must be \"demo\" or unset (then data.path is read), got \"", r.data.source, "\""));
-  c.Require(!r.data.source.empty() || !r.data.path.empty(), "data.path",
-            "is required when data.source is unset (a folder written by `zen data prepare`), or set data.source=demo");
+  c.Require(!r.data.source.empty() || !r.data.path.empty() || !r.data.blend.empty(), "data.path",
+            "is required when data.source is unset (a folder written by `zen data prepare`), or set data.blend or "
+            "data.source=demo");
+  CheckBlend(r.data, c);
   c.Require(r.data.source != "demo" || r.model.vocab >= 259, "model.vocab",
             absl::StrCat("the demo task's byte tokenizer needs at least 259 ids, got ", r.model.vocab));
   c.Positive(r.data.demo_examples, "data.demo_examples");
   const DataPrepareSpec& p = r.data.prepare;
-  c.OneOf(p.format, {"auto", "text", "jsonl", "chat"}, "data.prepare.format");
+  c.OneOf(p.format, {"auto", "text", "jsonl", "chat", "sharegpt", "alpaca"}, "data.prepare.format");
   c.OneOf(p.loss_mask, {"all", "assistant", "last"}, "data.prepare.loss_mask");
   c.Require(p.fim_rate >= 0 && p.fim_rate <= 1, "data.prepare.fim_rate",
             absl::StrCat("must be from 0 to 1, got ", p.fim_rate));

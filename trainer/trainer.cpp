@@ -227,12 +227,22 @@ class StepLog {
       record["eval_tokens"] = held_out->tokens;
       tensorboard_->AddScalar("eval/loss", step, held_out->MeanLoss());
     }
+    RecordSourceTokens(s, step, record);
     metrics_->Write(record);
     tensorboard_->AddScalar("train/loss", step, out.loss);
     tensorboard_->AddScalar("train/lr", step, t.lr);
     tensorboard_->AddScalar("train/grad_norm", step, out.grad_norm);
     tensorboard_->AddScalar("train/tokens_per_s", step, tokens_per_s);
     progress_->Update(step, s.total_steps, out.loss, t.lr, tokens_per_s);
+  }
+
+  // A blend's tokens trained per source so far (data.blend): the rows of steps 1..step each source gave.
+  void RecordSourceTokens(const TrainState& s, int64_t step, nlohmann::json& record) {
+    const TrainSpec& t = s.recipe.train;
+    for (const auto& [name, rows] : s.data->RowsPerSource(step * t.global_batch_size)) {
+      record["source_tokens"][name] = rows * t.seq_len;
+      tensorboard_->AddScalar("data/source_tokens/" + name, step, static_cast<double>(rows * t.seq_len));
+    }
   }
 
   // Ends the progress line and flushes the logs; a write that failed on the way is reported here.

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/recipe.h"
 #include "core/status.h"
@@ -23,6 +26,9 @@ class DataSource {
   // Rows kept out of training for validation (data.eval_fraction), in a fixed order; none by default.
   virtual int64_t HeldOutWindows() const { return 0; }
   virtual Batch HeldOutRows(int64_t first, int64_t count) const { return Rows(first, count); }
+  // For a blend of sources (data.blend): how many of rows [0, rows) each source gave, by its name (the
+  // entry's path), in the blend's order. Empty for a single source.
+  virtual std::vector<std::pair<std::string, int64_t>> RowsPerSource(int64_t /*rows*/) const { return {}; }
 };
 
 // The recipe's source: the demo task (`data.source: demo`) or the shards in `data.path`, checked (exit 2
