@@ -2,6 +2,7 @@
 
 #include "models/attention_heads.h"  // defines: LocalHeads
 #include "models/gated_delta_rule.h"  // defines: ChunkGatedDeltaRule, RecurrentGatedDeltaRule, DocumentIndex
+#include "models/init.h"              // defines: GeneratorFor
 
 namespace zen {
 namespace {
@@ -23,6 +24,12 @@ torch::Tensor Tap(const torch::Tensor& full, const torch::Tensor& doc, int64_t s
   return x * doc.eq(before).unsqueeze(1).to(x.scalar_type());
 }
 
+// The constructor's own draws (the conv weight, A_log) come from a fixed private generator, never torch's
+// global one: how many numbers a rank draws depends on its layout (A_log holds this rank's heads; a pipeline
+// stage builds only its layers), so drawing from the global generator would shift every later draw of the
+// model (its InitParameters seed, the LoRA adapters' A) by layout. InitParameters or a checkpoint replaces them.
+at::Generator ConstructionGenerator(const std::string& name) { return GeneratorFor(0, "GatedDeltaNet." + name); }
+
 }  // namespace
 
 GatedRmsNormImpl::GatedRmsNormImpl(int64_t dim, double eps, GroupSet grad_partial_over) : eps_(eps) {
@@ -43,7 +50,8 @@ CausalConv1dImpl::CausalConv1dImpl(int64_t channels, int64_t kernel, std::vector
     : runs_(std::move(runs)) {
   ParamInfo info;  // whole on every rank, N(0, std) as HF's nn.Conv1d
   if (partial_over_tp) info.grad_partial_over = PartialOverTp();
-  weight = RegisterParameter("weight", torch::empty({channels, 1, kernel}).normal_(0.0, 0.02), info);
+  weight = RegisterParameter("weight",
+                             torch::empty({channels, 1, kernel}).normal_(0.0, 0.02, ConstructionGenerator("conv1d")), info);
 }
 
 torch::Tensor CausalConv1dImpl::forward(const torch::Tensor& x, const torch::Tensor& documents, torch::Tensor* window) {
@@ -84,7 +92,8 @@ GatedDeltaNetImpl::GatedDeltaNetImpl(const GatedDeltaNetSpec& spec, const TpGrou
   ParamInfo per_head;  // one entry per value head: split like the heads
   per_head.split_dim = 0;
   per_head.init = InitRule::kLogUniformDecay;
-  A_log = RegisterParameter("A_log", torch::empty({local_value_heads_}).uniform_(0.01, 16.0).log_(), per_head);
+  A_log = RegisterParameter(
+      "A_log", torch::empty({local_value_heads_}).uniform_(0.01, 16.0, ConstructionGenerator("A_log")).log_(), per_head);
   per_head.init = InitRule::kOne;
   dt_bias = RegisterParameter("dt_bias", torch::ones({local_value_heads_}), per_head);
   norm = register_module("norm", GatedRmsNorm(dv, spec.norm_eps, PartialOverTp()));

@@ -173,7 +173,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(OracleCase{"DenseGqa", "make_tiny_qwen3.py", {"--kv-heads", "2", "--tie", "1"}, {}},
                       OracleCase{"DenseSlidingWindow", "make_tiny_qwen3.py",
                                  {"--kv-heads", "2", "--sliding-window", "4", "--max-window-layers", "1"}, {}},
-                      OracleCase{"Moe", "make_tiny_qwen3_moe.py", {}, {"~lora"}}),
+                      OracleCase{"Moe", "make_tiny_qwen3_moe.py", {}, {"~lora"}},
+                      // Gated DeltaNet layers carry a recurrent state (conv window + S) beside the KV cache.
+                      OracleCase{"Qwen3Next", "make_tiny_qwen3_next.py",
+                                 {"--oracle-dir", std::string(ZEN_SOURCE_DIR) + "/tests/oracle"}, {"~lora"}}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace
