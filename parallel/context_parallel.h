@@ -14,9 +14,9 @@
 // global indices and document segments (causal, sliding window and block-causal, exact across chunk
 // boundaries). The all-gather, not a ring, is the simplest exact path on CPU/MPI (no online-softmax merge,
 // and SDPA runs once): the gathered K/V of one layer cost 2 × B × KV/tp × T × head_dim elements per rank
-// (the whole row's, not T/C), and each rank sends its T/C share of K and V to the C-1 others in the forward
-// and the same bytes again in the backward's reduce-scatter of their gradients (docs/parallel.md). Scores
-// stay (T/C) × T per head.
+// (the whole row's, not T/C); each rank puts its T/C share of K and V into the forward's all-gather and the
+// whole row's K and V gradients into the backward's reduce-scatter (docs/parallel.md, docs/benchmarks.md
+// count the bytes). Scores stay (T/C) × T per head.
 #pragma once
 
 #include <cstdint>

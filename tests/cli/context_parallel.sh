@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Context parallelism (parallel.context, docs/parallel.md) under mpirun, on packed demo rows (block-causal:
 # the demo's documents are shorter than the row, so they cross the 16- and 8-position chunk boundaries):
-#   1. Zen-Nano LoRA: cp=2, cp=4, cp=2 × tp=2, cp=2 × pp=2 and cp=2 × dp=2 with full recompute give one
+#   1. Zen-Nano LoRA: cp=2, cp=4, cp=2 × tp=2, cp=2 × pp=2 and cp=2 × dp=2 with full recompute and ZeRO-1 give one
 #      process's per-step losses and gradient norms (relative 1e-5); so does cp=2 with a sliding window
 #      against one process with the same window;
 #   2. tiny MoE Zen-Coder: cp=2 with the experts over the cp pair (ep=2) gives one process's losses,
@@ -40,7 +40,7 @@ run cp2 zen-nano 2 parallel.context=2
 run cp4 zen-nano 4 parallel.context=4
 run cp2tp2 zen-nano 4 parallel.context=2 parallel.tensor=2
 run cp2pp2 zen-nano 4 parallel.context=2 parallel.pipeline=2
-run cp2dp2 zen-nano 4 parallel.context=2 train.recompute=full
+run cp2dp2 zen-nano 4 parallel.context=2 train.recompute=full parallel.zero=1
 run window-one zen-nano 1 model.sliding_window=12
 run window-cp2 zen-nano 2 model.sliding_window=12 parallel.context=2
 run moe-one zen-coder 1 "${moe[@]}"
