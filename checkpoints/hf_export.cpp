@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
 #include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights, SaveHfWeights
+#include "checkpoints/peft_adapter.h"   // defines: PeftAdapterOf, WritePeftAdapter
 #include "checkpoints/safetensors.h"    // defines: WriteSafetensors
 #include "core/status.h"                // defines: BadInput, ZEN_ASSIGN_OR_RETURN
 #include "models/lora.h"                // defines: ApplyLora, MergeLora
@@ -31,29 +32,6 @@ absl::Status WriteJson(const std::string& path, const nlohmann::json& json) {
   out.close();
   if (!out) return absl::InternalError(absl::StrCat(path, ": cannot write"));
   return absl::OkStatus();
-}
-
-// Every linear carrying an adapter, by its module name (model.layers.0.self_attn.q_proj, ...).
-std::vector<std::pair<std::string, const ParallelLinearBase*>> AdaptedLinears(const torch::nn::Module& model) {
-  std::vector<std::pair<std::string, const ParallelLinearBase*>> adapted;
-  for (const auto& m : model.named_modules("", /*include_self=*/false)) {
-    const auto* linear = dynamic_cast<const ParallelLinearBase*>(m.value().get());
-    if (linear != nullptr && linear->HasLora()) adapted.emplace_back(m.key(), linear);
-  }
-  return adapted;
-}
-
-// The name PEFT's target_modules knows module `name` by (its last component), when PEFT can adapt it on
-// transformers' model: the attention projections and the dense MLP's linears. MoE routers and experts
-// are 3-D parameters in transformers 5, not linears: empty.
-std::string PeftTarget(const std::string& name) {
-  static const std::set<std::string> kAttention = {"q_proj", "k_proj", "v_proj", "o_proj"};
-  static const std::set<std::string> kMlp = {"gate_proj", "up_proj", "down_proj"};
-  const size_t dot = name.rfind('.');
-  const std::string leaf = name.substr(dot + 1), parent = name.substr(0, dot);
-  if (kAttention.count(leaf) && absl::EndsWith(parent, ".self_attn")) return leaf;
-  if (kMlp.count(leaf) && absl::EndsWith(parent, ".mlp")) return leaf;
-  return "";
 }
 
 // Softmax(logits / T) = softmax(x (W / T)^T): transformers' router has no temperature.
@@ -166,44 +144,8 @@ absl::Status ExportHf(const std::string& folder, Qwen3& model, const MoeSpec& mo
 
 absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const LoraSpec& lora,
                         const std::string& base_model) {
-  const auto adapted = AdaptedLinears(*model);
-  if (adapted.empty()) return BadInput("--format peft: the model carries no LoRA adapter (the recipe has no lora)");
-  std::set<std::string> targets;
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& [name, linear] : adapted) {
-    const std::string target = PeftTarget(name);
-    if (target.empty()) {
-      return BadInput(absl::StrCat(
-          "lora.targets: ", name, " carries an adapter that PEFT cannot express: transformers 5 holds MoE routers "
-          "and experts as fused 3-D parameters, not as the per-expert linears zen adapts; export the merged "
-          "model with --format hf instead"));
-    }
-    targets.insert(target);
-    tensors.emplace_back("base_model.model." + name + ".lora_A.weight", linear->lora_A);
-    tensors.emplace_back("base_model.model." + name + ".lora_B.weight", linear->lora_B);
-  }
-  const nlohmann::json config = {
-      {"peft_type", "LORA"},
-      {"task_type", "CAUSAL_LM"},
-      {"base_model_name_or_path", base_model},
-      {"r", lora.rank},
-      {"lora_alpha", lora.alpha},
-      {"lora_dropout", lora.dropout},
-      {"target_modules", std::vector<std::string>(targets.begin(), targets.end())},
-      {"bias", "none"},
-      {"fan_in_fan_out", false},
-      {"use_rslora", false},
-      {"use_dora", false},
-      {"inference_mode", true},
-      {"init_lora_weights", true},
-      {"modules_to_save", nullptr},
-  };
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) return absl::InternalError(absl::StrCat(folder, ": cannot create: ", error.message()));
-  ZEN_RETURN_IF_ERROR(WriteSafetensors((fs::path(folder) / "adapter_model.safetensors").string(), tensors,
-                                       {{"format", "pt"}}));
-  return WriteJson((fs::path(folder) / "adapter_config.json").string(), config);
+  ZEN_ASSIGN_OR_RETURN(const PeftAdapter adapter, PeftAdapterOf(*model, model->spec(), lora, base_model));
+  return WritePeftAdapter(folder, adapter);
 }
 
 absl::Status ExportCheckpoint(const Recipe& recipe, CheckpointReader& reader, ExportFormat format,

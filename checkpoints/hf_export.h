@@ -3,12 +3,11 @@
 //   hf:   a Hugging Face folder (config.json + model.safetensors) with the LoRA adapters merged, that
 //         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense) or Qwen3MoeForCausalLM
 //         (MoE; experts one tensor each, as on the Hub, which transformers 5 fuses on load);
-//   peft: adapter_config.json + adapter_model.safetensors ("base_model.model.<module>.lora_A.weight")
-//         that peft.PeftModel.from_pretrained loads onto the base model.
+//   peft: adapter_config.json + adapter_model.safetensors that peft.PeftModel.from_pretrained loads onto the
+//         base model, MoE routers and experts included (checkpoints/peft_adapter.h gives the form).
 // What transformers cannot express is refused (BadInput naming the recipe key): a Zen-Omni model (no
 // transformers class has its encoders and gated cross-attention), a shared expert (Qwen3-MoE
-// has none); for peft, adapters on MoE routers or experts (transformers 5 holds them as fused 3-D
-// parameters, not as the per-expert linears zen adapts). A router temperature is folded into the router.
+// has none). A router temperature is folded into the router (and its adapter).
 #pragma once
 
 #include <string>
@@ -43,7 +42,7 @@ absl::Status ExportHf(const std::string& folder, Qwen3& model, const MoeSpec& mo
 
 // Writes folder/adapter_config.json (r, lora_alpha, lora_dropout from `lora`; target_modules the adapted
 // modules' Hugging Face names; base_model_name_or_path = `base_model`) and folder/adapter_model.safetensors.
-// BadInput when the model carries no adapter, or carries one PEFT cannot express (MoE router, experts).
+// BadInput when the model carries no adapter, or one on a module transformers lacks (cross-attention).
 absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const LoraSpec& lora,
                         const std::string& base_model);
 

@@ -6,6 +6,7 @@
 
 #include "checkpoints/base_fingerprint.h"  // defines: FingerprintHfFolder
 #include "checkpoints/hf_checkpoint.h"
+#include "checkpoints/peft_adapter.h"     // defines: LoadPeftAdapter
 #include "core/log.h"
 #include "models/lora.h"
 #include "parallel/layers.h"
@@ -74,6 +75,8 @@ absl::Status BuildModel(TrainState& s) {
   if (!r.model.checkpoint.empty()) ZEN_RETURN_IF_ERROR(LoadHfWeights(r.model.checkpoint, *s.model, tp));
   if (SavesAdaptersOnly(r)) { ZEN_ASSIGN_OR_RETURN(s.base_files, FingerprintHfFolder(r.model.checkpoint)); }
   if (r.lora.enabled) ZEN_RETURN_IF_ERROR(ApplyLora(*s.model, r.lora, /*whole_model=*/layout.pp == 1).status());
+  // A PEFT adapter to start from (a checkpoint to resume from replaces it later: LoadTrainingCheckpoint).
+  if (!r.model.adapter.empty()) ZEN_RETURN_IF_ERROR(LoadPeftAdapter(r.model.adapter, *s.model, r.model, r.lora, tp));
   s.model->to(s.device);
 
   std::vector<int64_t> numels;

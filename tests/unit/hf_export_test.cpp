@@ -1,6 +1,7 @@
 // The export oracle: a tiny zen model with non-zero LoRA adapters, exported as a merged Hugging Face folder
 // and as a PEFT adapter on its unmerged base, must give zen's own logits in transformers and peft
-// (tests/oracle/export_logits.py); a tiny MoE (with a router temperature) the same in Qwen3MoeForCausalLM.
+// (tests/oracle/export_logits.py); a tiny MoE (with a router temperature, adapters on the router and every
+// expert) the same in Qwen3MoeForCausalLM, merged and as a PEFT adapter.
 #include <string>
 #include <vector>
 
@@ -95,7 +96,7 @@ TEST(HfExport, MergedAndPeftExportsGiveZensLogitsInTransformers) {
   ExpectTransformersLogits(dir, {"hf", "peft"});
 }
 
-TEST(HfExport, MoeMergedExportGivesZensLogitsInQwen3Moe) {
+TEST(HfExport, MoeMergedAndPeftExportsGiveZensLogitsInQwen3Moe) {
   ScratchDir dir("hf_export_moe");
   ModelSpec spec = TinyMoeSpec(/*tied=*/true, /*moe_every=*/2);  // layer 0 dense, layer 1 MoE
   spec.router_temperature = 0.7;
@@ -103,13 +104,16 @@ TEST(HfExport, MoeMergedExportGivesZensLogitsInQwen3Moe) {
   Qwen3 model = AdaptedModel(spec, lora, /*seed=*/11);
   ASSERT_NO_FATAL_FAILURE(WriteFixture(model, dir));
 
-  // PEFT has no per-expert adapters on transformers 5's fused experts: refused, naming the module.
-  const absl::Status peft = ExportPeft(dir / "peft", model, lora, dir / "base");
-  EXPECT_TRUE(IsBadInput(peft)) << peft;
-  EXPECT_TRUE(absl::StrContains(peft.message(), "mlp.")) << peft;
-  const absl::Status hf = ExportHf(dir / "hf", model, MoeSpec{});
+  // The merged model, then the adapters (router and fused experts through peft's target_parameters, the
+  // dense layer's gate through its weight) on the unmerged base. Both fold the temperature in, so each
+  // export starts from its own copy of the model.
+  Qwen3 merged = AdaptedModel(spec, lora, /*seed=*/11);
+  const absl::Status hf = ExportHf(dir / "hf", merged, MoeSpec{});
   ASSERT_TRUE(hf.ok()) << hf;
-  ExpectTransformersLogits(dir, {"hf"});
+  const absl::Status peft = ExportPeft(dir / "peft", model, lora, dir / "base");
+  ASSERT_TRUE(peft.ok()) << peft;
+  ASSERT_TRUE(WriteHfFolder(dir / "base", model, MoeSpec{}).ok());
+  ExpectTransformersLogits(dir, {"hf", "peft"});
 }
 
 TEST(HfExport, MoeAttentionAdaptersExportToPeft) {
