@@ -211,6 +211,8 @@ struct MoeSpec {
   double aux_loss_coef = 0.01;      // Switch/GShard load-balancing loss per MoE layer (0 = off)
   double z_loss_coef = 0;           // router z-loss (ST-MoE): mean of logsumexp(logits)^2 (0 = off)
   double capacity_factor = 0;       // 0 = dropless; else each expert takes at most this x its fair share
+  std::string balance = "micro_batch";  // micro_batch | global_batch: the token fractions of the balancing loss
+  double router_bias_update_rate = 0;   // DeepSeek-V3 aux-loss-free balancing: per-expert bias step (0 = off)
 };
 
 struct EvalSpec {

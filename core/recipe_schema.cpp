@@ -198,6 +198,7 @@ const std::vector<Field>& Fields() {
       ZEN_FIELD(parallel.schedule), ZEN_FIELD(parallel.stage_layers), ZEN_FIELD(parallel.timeout_s), ZEN_FIELD(parallel.zero),
       ZEN_FIELD(parallel.context),
       ZEN_FIELD(moe.aux_loss_coef), ZEN_FIELD(moe.z_loss_coef), ZEN_FIELD(moe.capacity_factor),
+      ZEN_FIELD(moe.balance), ZEN_FIELD(moe.router_bias_update_rate),
       ZEN_FIELD(checkpoint.interval), ZEN_FIELD(checkpoint.keep), ZEN_FIELD(checkpoint.async),
   };
   return fields;

@@ -270,6 +270,8 @@ absl::Status ValidateRecipe(const Recipe& r, const ConfigTree& tree) {
   c.NonNegative(r.moe.aux_loss_coef, "moe.aux_loss_coef");
   c.NonNegative(r.moe.z_loss_coef, "moe.z_loss_coef");
   c.NonNegative(r.moe.capacity_factor, "moe.capacity_factor");
+  c.OneOf(r.moe.balance, {"micro_batch", "global_batch"}, "moe.balance");
+  c.NonNegative(r.moe.router_bias_update_rate, "moe.router_bias_update_rate");
   c.NonNegative(r.checkpoint.interval, "checkpoint.interval");
   c.NonNegative(r.checkpoint.keep, "checkpoint.keep");
   c.NonNegative(r.eval.interval, "eval.interval");
