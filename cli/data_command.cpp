@@ -59,6 +59,7 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromRecipe(const std::string& path,
   o.loss_mask = r.data.prepare.loss_mask;
   o.fim_rate = r.data.prepare.fim_rate;
   o.seed = r.data.prepare.seed;
+  o.seq_len = r.train.seq_len;  // --format repo splits repositories to training's rows
   if (r.model.IsMultimodal()) o.media = MediaShape::FromModel(r.model);
   return o;
 }
@@ -79,7 +80,7 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   ZEN_ASSIGN_OR_RETURN(const FlagArgs flags,
                        ParseFlags(args, {"--skip-bad", "--force"},
                                   {"--recipe", "--tokenizer", "--output", "--format", "--field", "--loss-mask",
-                                   "--chat-template", "--fim-rate", "--seed", "--threads", "--shard-tokens"},
+                                   "--chat-template", "--fim-rate", "--seed", "--threads", "--shard-tokens", "--seq-len"},
                                   {"--input"}));
   PrepareOptions o;
   if (flags.Has("--recipe")) {
@@ -112,6 +113,9 @@ absl::StatusOr<PrepareOptions> PrepareOptionsFromArgs(Args args) {
   }
   if (!absl::SimpleAtoi(flags.Get("--threads", "0"), &o.threads) || o.threads < 0) {
     return BadInput("--threads: expected a non-negative integer (0 = every core)");
+  }
+  if (flags.Has("--seq-len") && !absl::SimpleAtoi(flags.Get("--seq-len"), &o.seq_len)) {
+    return BadInput("--seq-len: expected a number of tokens");
   }
   const std::string shard_tokens = flags.Get("--shard-tokens", std::to_string(o.tokens_per_shard));
   if (!absl::SimpleAtoi(shard_tokens, &o.tokens_per_shard) || o.tokens_per_shard <= 0) {

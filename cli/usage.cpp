@@ -47,21 +47,23 @@ const std::vector<CommandUsage>& Commands() {
        "  --chat-template T --chat: qwen3 (default: exactly transformers' apply_chat_template) or plain\n",
        "echo '{\"text\": \"hello\"}' | zen tokenize --tokenizer data/qwen3-tokenizer/tokenizer.json"},
       {"data", "zen data prepare (--tokenizer PATH|bytes --input FILE... --output DIR | --recipe RECIPE [key=value ...])\n"
-               "         [--format auto|text|jsonl|chat|sharegpt|alpaca] [--field KEY] [--loss-mask all|assistant|last]\n"
+               "         [--format auto|text|jsonl|chat|sharegpt|alpaca|repo|parquet] [--field KEY] [--loss-mask all|assistant|last]\n"
                "         [--chat-template qwen3|plain] [--fim-rate R] [--seed S]\n"
-               "         [--threads N] [--shard-tokens N] [--skip-bad] [--force]",
+               "         [--seq-len N] [--threads N] [--shard-tokens N] [--skip-bad] [--force]",
        "tokenize text / JSONL / chat JSONL into token shards",
        "  --recipe RECIPE   take tokenizer.path, data.path and data.prepare from a recipe (flags override them)\n"
        "  --tokenizer PATH  a tokenizer.json, or \"bytes\"\n"
        "  --output DIR      where the shards and manifest.json go\n"
-       "  --input FILE...   .jsonl/.json (lines or one array; also .gz/.zst compressed), else one text each\n"
+       "  --input FILE...   .jsonl/.json (lines or one array; also .gz/.zst compressed), .parquet, else one text each\n"
        "  --format F        auto (by the first record), text, jsonl ({\"text\"}), chat ({\"messages\"}),\n"
-       "                    sharegpt ({\"conversations\"}) or alpaca ({\"instruction\", \"output\"})\n"
-       "  --field KEY       the key of the text (jsonl) or the messages (chat)\n"
+       "                    sharegpt ({\"conversations\"}), alpaca ({\"instruction\", \"output\"}), repo (a folder, or\n"
+       "                    {\"repo\", \"path\", \"content\"} rows: whole repositories), parquet (read as Parquet)\n"
+       "  --field KEY       the key (Parquet: column) of the text (jsonl) or the messages (chat)\n"
        "  --loss-mask M     chat: train on all tokens, the assistant turns, or the last assistant turn\n"
        "  --chat-template T qwen3 (default, exactly as transformers' apply_chat_template) or plain\n"
-       "  --fim-rate R      fill-in-the-middle rate per text/jsonl document (0..1)\n"
+       "  --fim-rate R      fill-in-the-middle rate per text/jsonl document or repository file (0..1)\n"
        "  --seed S          FIM's choices\n"
+       "  --seq-len N       repo: split repositories at file boundaries to N tokens (--recipe: train.seq_len)\n"
        "  --threads N       tokenizer threads (0 = every core)\n"
        "  --shard-tokens N  tokens per shard file\n"
        "  --skip-bad        skip (and count) bad lines instead of stopping at the first\n"

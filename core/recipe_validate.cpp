@@ -232,7 +232,7 @@ void CheckData(const Recipe& r, Checker& c) {
             absl::StrCat("the demo task's byte tokenizer needs at least 259 ids, got ", r.model.vocab));
   c.Positive(r.data.demo_examples, "data.demo_examples");
   const DataPrepareSpec& p = r.data.prepare;
-  c.OneOf(p.format, {"auto", "text", "jsonl", "chat", "sharegpt", "alpaca"}, "data.prepare.format");
+  c.OneOf(p.format, {"auto", "text", "jsonl", "chat", "sharegpt", "alpaca", "repo", "parquet"}, "data.prepare.format");
   c.OneOf(p.loss_mask, {"all", "assistant", "last"}, "data.prepare.loss_mask");
   c.Require(p.fim_rate >= 0 && p.fim_rate <= 1, "data.prepare.fim_rate",
             absl::StrCat("must be from 0 to 1, got ", p.fim_rate));

@@ -38,6 +38,9 @@ if [ ! -f "$stamp" ] || ! sha256sum --check --status "$stamp" 2> /dev/null; then
   sha256sum requirements.txt > "$stamp"
 fi
 
+# libarrow.so / libparquet.so links beside the wheel's versioned libraries, for CMake to find (data/CMakeLists.txt).
+.venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+
 # ccache shares objects between clones (paths relative to the checkout) and caches PCH users too.
 export CCACHE_BASEDIR="$PWD" CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}

@@ -15,6 +15,7 @@
 #include "data/media/media.h"
 #include "data/media/media_files.h"
 #include "data/prepare/record_reader.h"
+#include "data/prepare/repo_documents.h"
 #include "data/shards/document.h"
 #include "data/shards/shard_writer.h"
 #include "data/tokenizer/tokenizer.h"
@@ -27,9 +28,10 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kBatchBytes = size_t{16} << 20;  // input per batch: enough work for many threads
 constexpr size_t kMediaBatchRecords = 256;  // records per batch with media: their decoded pixels are held
 
-// A record as the writer takes it: its tokens and (Zen-Omni) its decoded media.
+// A record as the writer takes it: its documents (one, or a long repository's parts) and (Zen-Omni) its
+// decoded media.
 struct EncodedRecord {
-  TokenizedDocument doc;
+  std::vector<TokenizedDocument> docs;
   RecordMedia media;
 };
 
@@ -44,10 +46,11 @@ struct Encoder {
   bool knows_chat;      // the tokenizer has <|im_start|> and <|im_end|>
   const std::optional<MediaShape>& media;
   const std::vector<std::string>& input_dirs;  // each input's folder: media paths are relative to it
+  int64_t seq_len;      // --format repo: repositories split at file boundaries to this many tokens (0 = never)
 
   // An empty document for a record with no text; an error (without the location) for a bad record.
   absl::StatusOr<EncodedRecord> Encode(const Record& record) const {
-    if (record.format == RecordFormat::kText) return EncodedRecord{Text(record.text, record.index), {}};
+    if (record.format == RecordFormat::kText) return EncodedRecord{{Text(record.text, record.index)}, {}};
     const auto json = Json::parse(record.text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return BadInput("not valid JSON");
     const std::string& dir = input_dirs[record.input];
@@ -61,13 +64,18 @@ struct Encoder {
         return Chat(chat, dir);
       }
       case RecordFormat::kChat: return field.empty() || field == "messages" ? Chat(json, dir) : Chat(Renamed(json), dir);
+      case RecordFormat::kRepo: {
+        ZEN_ASSIGN_OR_RETURN(std::vector<TokenizedDocument> parts,
+                             EncodeRepository(tokenizer, json, fim, record.index, seq_len, end_of_text));
+        return EncodedRecord{std::move(parts), {}};
+      }
       default: break;
     }
     const std::string key = field.empty() ? "text" : field;
     if (!json.is_object() || !json.contains(key) || !json[key].is_string()) {
       return BadInput(absl::StrCat("expected an object {\"", key, "\": \"...\"}"));
     }
-    return EncodedRecord{Text(json[key].get_ref<const std::string&>(), record.index), {}};
+    return EncodedRecord{{Text(json[key].get_ref<const std::string&>(), record.index)}, {}};
   }
 
   // The record with --field's messages under "messages".
@@ -87,12 +95,12 @@ struct Encoder {
         return BadInput("a record with images, audios or videos: prepare it with a Zen-Omni recipe "
                         "(zen data prepare --recipe RECIPE), whose model gives the placeholder tokens");
       }
-      encoded.doc = EncodeChat(tokenizer, conversation, loss_mask, {}, chat_template);
+      encoded.docs = {EncodeChat(tokenizer, conversation, loss_mask, {}, chat_template)};
       return encoded;
     }
     std::vector<MediaPlaceholder> placeholders;
     ZEN_RETURN_IF_ERROR(LoadRecordMedia(json, conversation.turns, dir, *media, &encoded.media, &placeholders));
-    encoded.doc = EncodeChat(tokenizer, conversation, loss_mask, placeholders, chat_template);
+    encoded.docs = {EncodeChat(tokenizer, conversation, loss_mask, placeholders, chat_template)};
     return encoded;
   }
 
@@ -106,10 +114,12 @@ absl::Status CheckOptions(const PrepareOptions& o, const Tokenizer& tokenizer) {
   if (o.inputs.empty()) return BadInput("--input: expected at least one file");
   if (o.output_dir.empty()) return BadInput("--output: expected a folder");
   if (!(o.fim_rate >= 0 && o.fim_rate <= 1)) return BadInput("--fim-rate: expected a number from 0 to 1");
-  if (o.format != "auto") ZEN_RETURN_IF_ERROR(ParseRecordFormat(o.format).status());
+  if (o.format != "auto" && o.format != "parquet") ZEN_RETURN_IF_ERROR(ParseRecordFormat(o.format).status());
   ZEN_RETURN_IF_ERROR(ParseChatTemplate(o.chat_template).status());
   std::vector<const char*> needed;
   if (o.format == "chat" || o.format == "sharegpt" || o.format == "alpaca") needed = {"<|im_start|>", "<|im_end|>"};
+  if (o.format == "repo") needed = {kRepoName, kFileSep};
+  if (o.seq_len < 0) return BadInput("--seq-len: expected a non-negative number of tokens");
   if (o.fim_rate > 0) needed.insert(needed.end(), {kFimPrefix, kFimSuffix, kFimMiddle});
   for (const char* token : needed) {
     if (tokenizer.TokenId(token) < 0) return BadInput(absl::StrCat("--tokenizer ", o.tokenizer, " has no ", token));
@@ -118,8 +128,10 @@ absl::Status CheckOptions(const PrepareOptions& o, const Tokenizer& tokenizer) {
 }
 
 nlohmann::json OptionsJson(const PrepareOptions& o) {
-  return {{"inputs", o.inputs},       {"format", o.format}, {"field", o.field},   {"loss_mask", o.loss_mask},
-          {"chat_template", o.chat_template}, {"fim_rate", o.fim_rate}, {"seed", o.seed}};
+  nlohmann::json options = {{"inputs", o.inputs},       {"format", o.format}, {"field", o.field},   {"loss_mask", o.loss_mask},
+                            {"chat_template", o.chat_template}, {"fim_rate", o.fim_rate}, {"seed", o.seed}};
+  if (o.format == "repo") options["seq_len"] = o.seq_len;
+  return options;
 }
 
 // Adds a batch's documents to the shards (and their media beside them) in input order, or fails on the
@@ -135,12 +147,17 @@ absl::Status WriteBatch(const PrepareOptions& o, const std::vector<Record>& batc
       }
       return Annotate(docs[i].status(), batch[i].Where(o.inputs));
     }
-    const TokenizedDocument& doc = docs[i]->doc;
-    if (doc.ids.empty()) {
+    if (docs[i]->docs.empty() || docs[i]->docs.front().ids.empty()) {
       ++report.empty_records;
       continue;
     }
-    ZEN_RETURN_IF_ERROR(writer.Add(doc));
+    for (const TokenizedDocument& doc : docs[i]->docs) {
+      ZEN_RETURN_IF_ERROR(writer.Add(doc));
+      ++report.documents;
+      report.tokens += static_cast<int64_t>(doc.ids.size());
+      report.loss_tokens += doc.LossTokens();
+      manifest.max_token_id = std::max<int64_t>(manifest.max_token_id, *std::max_element(doc.ids.begin(), doc.ids.end()));
+    }
     if (media) {
       const RecordMedia& m = docs[i]->media;
       ZEN_RETURN_IF_ERROR(media->Add(m));
@@ -148,10 +165,6 @@ absl::Status WriteBatch(const PrepareOptions& o, const std::vector<Record>& batc
       report.videos += static_cast<int64_t>(m.video_lengths.size());
       report.audios += static_cast<int64_t>(m.audios.size());
     }
-    ++report.documents;
-    report.tokens += static_cast<int64_t>(doc.ids.size());
-    report.loss_tokens += doc.LossTokens();
-    manifest.max_token_id = std::max<int64_t>(manifest.max_token_id, *std::max_element(doc.ids.begin(), doc.ids.end()));
   }
   return absl::OkStatus();
 }
@@ -177,7 +190,8 @@ absl::StatusOr<PrepareReport> PrepareData(const PrepareOptions& o,
                         tokenizer->TokenId("<|endoftext|>"),
                         tokenizer->TokenId("<|im_start|>") >= 0 && tokenizer->TokenId("<|im_end|>") >= 0,
                         o.media,
-                        input_dirs};
+                        input_dirs,
+                        o.seq_len};
   WorkerPool pool(o.threads);
   RecordReader reader(o.inputs, o.format, o.field, o.media ? kMediaBatchRecords : SIZE_MAX);
   ShardWriter writer(out, o.tokens_per_shard);

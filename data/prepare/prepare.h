@@ -1,5 +1,5 @@
-// `zen data prepare`: text, JSONL {"text"}, chat {"messages"}, ShareGPT or Alpaca records, from plain or
-// compressed JSONL, JSON arrays or text files (data/prepare/record_reader.h) -> token shards + manifest
+// `zen data prepare`: text, JSONL {"text"}, chat {"messages"}, ShareGPT, Alpaca or repository records, from
+// plain or compressed JSONL, JSON arrays, Parquet, folders (repositories) or text files (data/prepare/record_reader.h) -> token shards + manifest
 // (data/shards/shard_manifest.h). Records are read in batches, tokenized by `threads` workers, and written in
 // input order, so the output is byte-identical whatever the thread count.
 #pragma once
@@ -25,9 +25,10 @@ struct PrepareOptions {
   std::string field;                    // the key of the text (jsonl) or messages (chat); "" = text / messages
   std::string loss_mask = "assistant";  // chat only: all | assistant | last; text is always all
   std::string chat_template = "qwen3";  // chat only: qwen3 | plain (data/chat/chat_template.h)
-  double fim_rate = 0;                  // text and jsonl documents only
+  double fim_rate = 0;                  // text and jsonl documents, and each file of a repository
   uint64_t seed = 0;                    // FIM's choices
   int threads = 0;                      // 0 = every core
+  int64_t seq_len = 0;                  // repo: split repositories at file boundaries to this many tokens (0 = never)
   bool skip_bad = false;                // count malformed records instead of failing on the first
   int64_t tokens_per_shard = int64_t{1} << 28;
   // Zen-Omni (a multimodal model's recipe): chat records' <image>/<video>/<audio> become placeholder runs

@@ -2,7 +2,11 @@
 //   FILE.jsonl / FILE.json  one JSON record per line, or (a .json file that starts with '[') one JSON
 //                           array of records
 //   FILE.{jsonl,json}.gz / .zst / .zstd  the same, compressed (data/prepare/byte_source.h)
+//   FILE.parquet (or any file with --format parquet)  one record per row, of the columns the format
+//                           needs (data/parquet/parquet_rows.h)
 //   any other file          one text document (compressed too when its name says so)
+// With --format repo an input is a folder (one repository: its files) or JSONL of {"repo", "path",
+// "content"} rows, consecutive rows of the same repo making one repository.
 // What a JSON record is (text, chat, ShareGPT, Alpaca) is `format`, or with "auto" the first record's keys.
 #pragma once
 
@@ -14,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "data/parquet/parquet_rows.h"
 #include "data/prepare/byte_source.h"
 
 namespace zen {
@@ -24,8 +29,10 @@ enum class RecordFormat {
   kChat,      // {"messages": [...], "tools": [...]} (or the --field key for messages)
   kShareGpt,  // {"conversations": [{"from", "value"}, ...]} (data/chat/chat_formats.h)
   kAlpaca,    // {"instruction", "input", "output"}
+  kRepo,      // a whole repository: {"repo", "files": [{"path", "content"}]} (data/prepare/repo_documents.h)
 };
-// "text" | "jsonl" | "chat" | "sharegpt" | "alpaca"; "auto" is resolved per input by RecordReader.
+// "text" | "jsonl" | "chat" | "sharegpt" | "alpaca" | "repo"; "auto" (and "parquet", which says how to read the
+// file, not what a record is) is resolved per input by RecordReader.
 absl::StatusOr<RecordFormat> ParseRecordFormat(const std::string& name);
 
 // The format a JSON record's keys suggest: chat with messages (or an array under `field`), ShareGPT with
@@ -58,6 +65,9 @@ class RecordReader {
  private:
   absl::Status OpenNext();
   absl::Status OpenArray(std::string first_line);
+  absl::Status OpenParquet(const std::string& path);
+  // --format repo: the next repository of the open JSONL input into `record`; false at its end.
+  absl::StatusOr<bool> NextRepository(size_t input, Record* record);
   absl::StatusOr<RecordFormat> FormatOf(const nlohmann::ordered_json& first_record) const;
 
   const std::vector<std::string>& inputs_;
@@ -70,9 +80,11 @@ class RecordReader {
   nlohmann::ordered_json array_;       // the open input's records, when it is a JSON array
   size_t array_at_ = 0;
   bool in_array_ = false;
+  std::unique_ptr<ParquetRows> parquet_;  // the open input's rows, when it is Parquet
   RecordFormat format_of_input_ = RecordFormat::kText;
   int64_t line_ = 0;
   uint64_t records_ = 0;
+  nlohmann::ordered_json next_repo_row_;  // --format repo: the row read ahead that starts the next repository
 };
 
 }  // namespace zen
