@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 namespace zen {
@@ -103,11 +104,16 @@ DeltaRuleOutput ChunkGatedDeltaRule(const torch::Tensor& q, const torch::Tensor&
                                                                   /*left=*/true, /*unitriangular=*/true);
 
   torch::Tensor state = InitialState(initial_state, h);  // (B, H, dk, dv)
+  // Per-chunk views by unbind, not select(2, i) in the loop: select's backward writes each chunk's gradient
+  // into a zero tensor of the whole sequence (n of them: quadratic in T), unbind's stacks them once.
+  const auto [values_i, k_cumdecay_i, q_read_i, intra_i, chunk_decay_i, k_write_i] =
+      std::make_tuple(new_values.unbind(2), k_cumdecay.unbind(2), q_read.unbind(2), intra.unbind(2),
+                      chunk_decay.unbind(2), k_write.unbind(2));
   std::vector<torch::Tensor> outputs;
   for (int64_t i = 0; i < n; ++i) {
-    torch::Tensor v_new = new_values.select(2, i) - k_cumdecay.select(2, i).matmul(state);  // (B, H, C, dv)
-    outputs.push_back(q_read.select(2, i).matmul(state) + intra.select(2, i).matmul(v_new));
-    state = state * chunk_decay.select(2, i).unsqueeze(-1) + k_write.select(2, i).transpose(-1, -2).matmul(v_new);
+    torch::Tensor v_new = values_i[i] - k_cumdecay_i[i].matmul(state);  // (B, H, C, dv)
+    outputs.push_back(q_read_i[i].matmul(state) + intra_i[i].matmul(v_new));
+    state = state * chunk_decay_i[i].unsqueeze(-1) + k_write_i[i].transpose(-1, -2).matmul(v_new);
   }
   torch::Tensor out = torch::stack(outputs, 2).reshape({b, heads, n * chunk, dv}).narrow(2, 0, t);
   return {out.transpose(1, 2).contiguous().to(q.scalar_type()), state};
@@ -125,12 +131,15 @@ DeltaRuleOutput RecurrentGatedDeltaRule(const torch::Tensor& q, const torch::Ten
     decay = decay * keep.unsqueeze(1).to(torch::kFloat32);
   }
   torch::Tensor state = InitialState(initial_state, h);
+  // Per-position views by unbind (a linear backward, as in the chunked rule).
+  const auto [q_i, k_i, v_i, decay_i, beta_i] =
+      std::make_tuple(h.q.unbind(2), h.k.unbind(2), h.v.unbind(2), decay.unbind(2), h.beta.unbind(2));
   std::vector<torch::Tensor> outputs;
   for (int64_t i = 0; i < h.v.size(2); ++i) {
-    torch::Tensor q_t = h.q.select(2, i), k_t = h.k.select(2, i), v_t = h.v.select(2, i);  // (B, H, d)
-    state = state * decay.select(2, i).unsqueeze(-1).unsqueeze(-1);
+    const torch::Tensor& q_t = q_i[i], &k_t = k_i[i], &v_t = v_i[i];  // (B, H, d)
+    state = state * decay_i[i].unsqueeze(-1).unsqueeze(-1);
     torch::Tensor kv_mem = (state * k_t.unsqueeze(-1)).sum(-2);                              // S^T k: (B, H, dv)
-    torch::Tensor delta = (v_t - kv_mem) * h.beta.select(2, i).unsqueeze(-1);
+    torch::Tensor delta = (v_t - kv_mem) * beta_i[i].unsqueeze(-1);
     state = state + k_t.unsqueeze(-1) * delta.unsqueeze(-2);
     outputs.push_back((state * q_t.unsqueeze(-1)).sum(-2));
   }
