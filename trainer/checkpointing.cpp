@@ -6,6 +6,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
@@ -36,6 +37,9 @@ bool Writes(const TrainState& s, const std::string& param, const ParamInfo& info
   if (!on_every_replica) return true;
   return info.expert ? c.edp == 0 : c.dp == 0;
 }
+
+// model.layers.<l>.mlp.router_bias: moe.router_bias_update_rate's per-expert bias.
+bool IsTrainingStateBuffer(const std::string& name) { return absl::EndsWith(name, ".router_bias"); }
 
 at::Generator CpuGenerator() { return at::detail::getDefaultCPUGenerator(); }
 
@@ -87,6 +91,12 @@ std::vector<SavedSlice> SlicesToSave(TrainState& s) {
     const int64_t dim = tensor.dim() == 0 ? -1 : info.split_dim;
     if (!Writes(s, param, info, dim, /*on_every_replica=*/!zero)) continue;
     mine.push_back(TpSlice("optim/" + name, tensor, dim, tp));
+  }
+  // Buffers that are training state (the MoE router bias, models/moe.h): whole and the same on every rank
+  // of a stage, written like a whole parameter.
+  for (const auto& item : s.model->named_buffers()) {
+    if (!IsTrainingStateBuffer(item.key()) || !Writes(s, item.key(), ParamInfo{}, -1, /*on_every_replica=*/true)) continue;
+    mine.push_back(TpSlice("state/" + item.key(), item.value(), -1, tp));
   }
   const torch::Tensor rng = CpuGenerator().get_state();
   mine.push_back({absl::StrCat("rng/rank-", s.world->rank()), rng, rng.sizes().vec(), -1, 0});
@@ -170,6 +180,16 @@ absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
                                    " in the checkpoint, which does not fit this model"));
     }
     item.value().copy_(mine);
+  }
+  for (auto& item : s.model->named_buffers()) {
+    // A checkpoint of a run without the router bias (rate 0 then) starts it at zero.
+    if (!IsTrainingStateBuffer(item.key()) || !reader.Has("state/" + item.key())) continue;
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("state/" + item.key()));
+    if (full.sizes() != item.value().sizes()) {
+      return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
+                                   " in the checkpoint, which does not fit this model"));
+    }
+    item.value().copy_(full);
   }
   std::vector<NamedTensor> state;
   for (const auto& [name, like] : s.optimizer->StateTensors()) {

@@ -3,6 +3,8 @@
 //                          for routed experts), tp rank 0 for unsplit ones, each tp rank its slice of split
 //                          ones, the first stage for a tied embedding;
 //   optim/<param>.exp_avg, .exp_avg_sq, .step   AdamW's state, by the same rule (under ZeRO-1 by its owner);
+//   state/<buffer>         buffers that are training state (an MoE layer's router_bias, models/moe.h), whole,
+//                          written like a whole parameter;
 //   rng/rank-<r>           each rank's torch generator state.
 // Adapter-only (SavesAdaptersOnly: LoRA on a model.checkpoint base): model/ holds only the trainable
 // parameters, and the manifest the base's fingerprint (checkpoints/base_fingerprint.h); resume and export

@@ -58,6 +58,12 @@ struct StepResult {
   double aux_loss = 0;
   std::vector<double> expert_load;
   int64_t dropped_tokens = 0;
+  // Per MoE layer of the model, in layer order (every stage's, on every rank): the most loaded expert's
+  // choices over the mean (1 = balanced, E = one expert takes all), dropped choices, and the router's
+  // mean entropy over tokens (log E = uniform probabilities).
+  std::vector<int64_t> moe_layers;  // the model's layer index of each
+  std::vector<double> load_imbalance, router_entropy;
+  std::vector<int64_t> layer_dropped_tokens;
   int64_t peak_in_flight = 0;  // most micro-batches whose activations this stage held at once
 };
 

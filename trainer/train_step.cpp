@@ -75,9 +75,54 @@ void SumTiedEmbeddingGrads(TrainState& s) {
   grad.add_(theirs);
 }
 
+// Per MoE layer of the model: each stage fills the rows of its layers (sums over dp: each layer already
+// summed its tp and cp ranks' shares, SumOverTokenShares), the sum over pp gives every rank all of them. Returns this stage's rows: (its MoE layers, E + 3).
+torch::Tensor CollectLayerDiagnostics(TrainState& s, const MoeStats& stats, StepResult& result) {
+  const ModelSpec& spec = s.recipe.model;
+  const StageRange& stage = s.model->stage();
+  std::vector<int64_t> moe_layers;
+  int64_t first_row = 0;  // this stage's first MoE layer among the model's
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    if (!spec.IsMoeLayer(l)) continue;
+    if (l < stage.first_layer) ++first_row;
+    moe_layers.push_back(l);
+  }
+  const int64_t width = spec.experts + 3;
+  torch::Tensor all = torch::zeros({static_cast<int64_t>(moe_layers.size()), width}, torch::kDouble);
+  if (stats.layer_tally.defined() && stats.layer_tally.size(0) > 0 && stats.layer_tally.size(1) == width) {
+    all.slice(0, first_row, first_row + stats.layer_tally.size(0)).copy_(stats.layer_tally);
+  }
+  all = all.to(s.device);
+  s.grid->dp().AllReduceSum(all);
+  s.grid->pp().AllReduceSum(all);
+  all = all.cpu();
+  result.moe_layers = moe_layers;
+  for (int64_t i = 0; i < all.size(0); ++i) {
+    const torch::Tensor counts = all[i].slice(0, 0, spec.experts);
+    const double mean = counts.mean().item<double>();
+    const double tokens = std::max(all[i][spec.experts + 2].item<double>(), 1.0);
+    result.load_imbalance.push_back(mean > 0 ? counts.max().item<double>() / mean : 0.0);
+    result.layer_dropped_tokens.push_back(static_cast<int64_t>(all[i][spec.experts].item<double>()));
+    result.router_entropy.push_back(all[i][spec.experts + 1].item<double>() / tokens);
+  }
+  return all.slice(0, first_row, first_row + std::max<int64_t>(stats.layers, 0));
+}
+
+// moe.router_bias_update_rate: each MoE block of this stage (module order is layer order, the order of its
+// rows) nudges its bias by the layer's counts over the global batch, the same on every rank.
+void UpdateRouterBiases(TrainState& s, const torch::Tensor& stage_rows) {
+  if (s.recipe.moe.router_bias_update_rate <= 0) return;
+  int64_t row = 0;
+  for (const auto& module : s.model->modules(/*include_self=*/false)) {
+    auto* block = dynamic_cast<MoeBlockImpl*>(module.get());
+    if (block == nullptr) continue;
+    block->UpdateRouterBias(stage_rows[row++].slice(0, 0, s.recipe.model.experts));
+  }
+}
+
 // MoE: the routing statistics of the step, summed over micro-batches, the data-parallel ranks and pipeline
 // stages (each MoE layer already summed its tp and cp ranks' shares of the tokens, SumOverTokenShares).
-void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
+torch::Tensor CollectMoeStats(TrainState& s, StepResult& result) {
   MoeStats* stats = s.model->moe_stats();
   const int64_t experts = s.recipe.model.experts;
   torch::Tensor v = torch::zeros({2 + experts}, torch::kDouble);
@@ -88,10 +133,11 @@ void CollectMoeStats(TrainState& s, double micro_batches, StepResult& result) {
   s.grid->dp().AllReduceSum(v);
   s.grid->pp().AllReduceSum(v);
   v = v.cpu();
-  result.aux_loss = v[0].item<double>() / micro_batches;
+  result.aux_loss = v[0].item<double>() * stats->aux_scale;
   result.dropped_tokens = static_cast<int64_t>(v[1].item<double>());
   const double routed = std::max(v.slice(0, 2).sum().item<double>(), 1.0);
   for (int64_t e = 0; e < experts; ++e) result.expert_load.push_back(v[2 + e].item<double>() / routed);
+  return CollectLayerDiagnostics(s, *stats, result);
 }
 
 }  // namespace
@@ -108,10 +154,15 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
 
   const TrainSpec& t = s.recipe.train;
   // Each micro-batch's aux terms enter the objective with weight 1 / (micro-batches in the global batch).
-  const double micro_batches = static_cast<double>(t.global_batch_size / t.micro_batch_size);
+  // Under global-batch balancing the ranks' parts of a micro-step's term add up over the loss group, so
+  // the weight is 1 / (micro-batches per rank) (docs/moe.md).
   if (MoeStats* stats = s.model->moe_stats()) {
     stats->Reset(s.recipe.model.experts);
-    stats->aux_scale = 1.0 / micro_batches;
+    stats->global_batch = s.recipe.moe.balance == "global_batch";
+    // The layers' counts already hold their tp and cp shares, so the step's other tokens are on the dp ranks.
+    stats->balance_group = s.grid->dp().size() > 1 ? &s.grid->dp() : nullptr;
+    const double micro_batches = static_cast<double>(t.global_batch_size / t.micro_batch_size);
+    stats->aux_scale = stats->global_batch ? 1.0 / static_cast<double>(micro.size()) : 1.0 / micro_batches;
   }
   ModelStage stage(s.model, micro, denominator, ComputesInBf16(t), s.poison_loss);
   // Attention reads the whole row over the cp group through the forwards and the backwards (and a
@@ -127,7 +178,11 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   result.loss =
       SumOver(s.grid->pp(), SumOver(s.grid->LossGroup(), stage.LossSum(), s.device), s.device) / denominator;
 
-  if (s.model->moe_stats()) CollectMoeStats(s, micro_batches, result);
+  torch::Tensor moe_layers;  // this stage's MoE layers' counts over the step
+  if (MoeStats* stats = s.model->moe_stats()) {
+    stats->global_batch = false;  // evaluation balances per micro-batch, without collectives
+    moe_layers = CollectMoeStats(s, result);
+  }
 
   AllReducePartialGradients(s.tp_params, s.grid->tp());
   AllReducePartialGradients(s.expert_tp_params, s.grid->tp());
@@ -137,6 +192,7 @@ StepResult RunStep(TrainState& s, int64_t step, double lr) {
   result.grad_norm = ClipByGlobalNorm(s);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
   if (result.finite) {
+    if (moe_layers.defined()) UpdateRouterBiases(s, moe_layers);
     s.optimizer->Step(lr);
     if (s.recipe.parallel.zero == 1) BroadcastFromOwners(TrainableTensors(s), s.owners, s.grid->OptimizerShardGroup());
   }

@@ -201,6 +201,24 @@ class StepLog {
     return log;
   }
 
+  // Per MoE layer: {"<layer>": value} in metrics.jsonl, moe/<name>/layer_<layer> in TensorBoard.
+  void RecordMoeLayers(const StepResult& out, int64_t step, nlohmann::json& record) {
+    nlohmann::json imbalance = nlohmann::json::object(), dropped = nlohmann::json::object(),
+                   entropy = nlohmann::json::object();
+    for (size_t i = 0; i < out.moe_layers.size(); ++i) {
+      const std::string layer = std::to_string(out.moe_layers[i]);
+      imbalance[layer] = out.load_imbalance[i];
+      dropped[layer] = out.layer_dropped_tokens[i];
+      entropy[layer] = out.router_entropy[i];
+      tensorboard_->AddScalar("moe/load_imbalance/layer_" + layer, step, out.load_imbalance[i]);
+      tensorboard_->AddScalar("moe/dropped_tokens/layer_" + layer, step, static_cast<double>(out.layer_dropped_tokens[i]));
+      tensorboard_->AddScalar("moe/router_entropy/layer_" + layer, step, out.router_entropy[i]);
+    }
+    record["load_imbalance"] = imbalance;
+    record["layer_dropped_tokens"] = dropped;
+    record["router_entropy"] = entropy;
+  }
+
   // One line of metrics.jsonl and the TensorBoard scalars for `step` (1-based), and the progress line.
   void Record(const TrainState& s, int64_t step, const TimedStep& t, const std::optional<Score>& held_out,
               int64_t skipped_steps) {
@@ -220,6 +238,7 @@ class StepLog {
       record["expert_load"] = out.expert_load;
       record["dropped_tokens"] = out.dropped_tokens;
       tensorboard_->AddScalar("train/aux_loss", step, out.aux_loss);
+      RecordMoeLayers(out, step, record);
     }
     if (held_out) {
       record["eval_loss"] = held_out->MeanLoss();

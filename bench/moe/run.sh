@@ -25,7 +25,7 @@ machine = rows[0]["machine"]
 runs = rows[1:]
 def best(impl, ranks):
     return max((r for r in runs if r["impl"] == impl and r["ranks"] == ranks), key=lambda r: r["tokens_per_s_total"])
-zen1, hf, zen2 = best("zen", 1), best("transformers", 1), best("zen", 2)
+zen1, hf, zen2 = best("zen", 1), best("transformers-eager", 1), best("zen", 2)
 print("machine: %s, %d cores, torch %s; shape: %s; best of 2 rounds" % (machine["cpu"], machine["cores"], machine["torch"], sys.argv[2]))
 print("| implementation | ranks | ms per fwd+bwd | tokens/s total | ratio |")
 print("| --- | --- | --- | --- | --- |")
