@@ -1,5 +1,7 @@
 #include "checkpoints/hf_export.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -7,7 +9,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
 #include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights, SaveHfWeights
 #include "checkpoints/safetensors.h"    // defines: WriteSafetensors
@@ -22,6 +26,18 @@ namespace fs = std::filesystem;
 
 // A Qwen3 config without max_position_embeddings gets transformers' default for Qwen3.
 constexpr int64_t kDefaultMaxPosition = 40960;
+
+// The token-mixer kinds of Qwen3-Next's layers (models/mixer_registry.h).
+constexpr const char* kLinearAttention = "linear_attention";
+constexpr const char* kGatedAttention = "gated_attention";
+
+// A Qwen3-Next model (docs/qwen3-next.md): one of its mixers, its zero-centred norms or its gated shared expert.
+bool IsQwen3Next(const ModelSpec& spec) {
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    if (spec.MixerOf(l) == kLinearAttention || spec.MixerOf(l) == kGatedAttention) return true;
+  }
+  return spec.zero_centred_norms || spec.shared_expert_gate;
+}
 
 absl::Status WriteJson(const std::string& path, const nlohmann::json& json) {
   std::error_code error;
@@ -43,17 +59,95 @@ std::vector<std::pair<std::string, const ParallelLinearBase*>> AdaptedLinears(co
   return adapted;
 }
 
-// The name PEFT's target_modules knows module `name` by (its last component), when PEFT can adapt it on
-// transformers' model: the attention projections and the dense MLP's linears. MoE routers and experts
-// are 3-D parameters in transformers 5, not linears: empty.
-std::string PeftTarget(const std::string& name) {
+// The name PEFT's target_modules knows module `name` by, when PEFT can adapt it on transformers' model: the
+// attention projections, the dense MLP's linears, and on Qwen3-Next (`qwen3_next`) the Gated DeltaNet's
+// projections and the shared expert's gate. MoE routers and experts are parameters in
+// transformers 5 (a router module's weight, fused 3-D experts), not linears: empty.
+std::string PeftTarget(const std::string& name, bool qwen3_next) {
   static const std::set<std::string> kAttention = {"q_proj", "k_proj", "v_proj", "o_proj"};
   static const std::set<std::string> kMlp = {"gate_proj", "up_proj", "down_proj"};
+  static const std::set<std::string> kLinearAttention = {"in_proj_qkvz", "in_proj_ba", "out_proj"};
   const size_t dot = name.rfind('.');
   const std::string leaf = name.substr(dot + 1), parent = name.substr(0, dot);
   if (kAttention.count(leaf) && absl::EndsWith(parent, ".self_attn")) return leaf;
   if (kMlp.count(leaf) && absl::EndsWith(parent, ".mlp")) return leaf;
+  if (!qwen3_next) return "";
+  if (kLinearAttention.count(leaf) && absl::EndsWith(parent, ".linear_attn")) return leaf;
+  // Not the shared expert's gate/up/down: peft's conversion for transformers 5's fused experts takes a
+  // gate_proj / up_proj target for the experts' gate_up_proj and the loaded model no longer scores as zen's.
+  if (leaf == "shared_expert_gate" && absl::EndsWith(parent, ".mlp")) return leaf;
   return "";
+}
+
+// `name` with every layer and expert index replaced by `*` (model.layers.*.mlp.experts.*.gate_proj).
+std::string IndexPattern(const std::string& name) {
+  std::vector<std::string> parts = absl::StrSplit(name, '.');
+  for (std::string& part : parts) {
+    if (!part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(c) != 0; })) part = "*";
+  }
+  return absl::StrJoin(parts, ".");
+}
+
+// The routed experts' fields of Qwen3-MoE and Qwen3-Next (zen's MoE layers are every moe_every-th; none
+// when the model has no experts).
+void AddMoeFields(const ModelSpec& spec, const MoeSpec& moe, nlohmann::json& c) {
+  c["num_experts"] = spec.experts;
+  c["num_experts_per_tok"] = spec.top_k;
+  c["moe_intermediate_size"] = spec.expert_ffn;
+  c["decoder_sparse_step"] = spec.moe_every;
+  c["norm_topk_prob"] = true;
+  c["mlp_only_layers"] = nlohmann::json::array();
+  c["output_router_logits"] = false;
+  c["router_aux_loss_coef"] = moe.aux_loss_coef;
+}
+
+// Qwen3-Next's MoE fields beside Qwen3-MoE's (transformers' Qwen3NextSparseMoeBlock always has the shared
+// expert and its sigmoid gate).
+absl::Status AddQwen3NextMoe(const ModelSpec& spec, nlohmann::json& c) {
+  if (spec.IsMoe() && (spec.shared_ffn <= 0 || !spec.shared_expert_gate)) {
+    return BadInput("model.shared_ffn / model.shared_expert_gate: transformers' Qwen3NextForCausalLM's MoE layers "
+                    "always add a shared expert scaled by a sigmoid gate, so this model cannot be exported to Hugging "
+                    "Face format");
+  }
+  c["shared_expert_intermediate_size"] = spec.shared_ffn;
+  return absl::OkStatus();
+}
+
+// transformers' qwen3_next config: which layers are Gated DeltaNet ("linear_attention") or gated full
+// attention ("full_attention", layer_types), the linear-attention shapes and the partial RoPE. BadInput
+// naming the recipe key when the model has what Qwen3NextForCausalLM cannot hold.
+absl::Status AddQwen3NextFields(const ModelSpec& spec, nlohmann::json& c) {
+  nlohmann::json layer_types = nlohmann::json::array();
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    const std::string kind = spec.MixerOf(l);
+    if (kind != kLinearAttention && kind != kGatedAttention) {
+      return BadInput(absl::StrCat("model.mixers: layer ", l, " is \"", kind, "\", but transformers' "
+                                   "Qwen3NextForCausalLM has only \"", kLinearAttention, "\" (Gated DeltaNet) and \"",
+                                   kGatedAttention, "\" layers, so this model cannot be exported to Hugging Face format"));
+    }
+    layer_types.push_back(kind == kLinearAttention ? "linear_attention" : "full_attention");
+  }
+  if (!spec.zero_centred_norms) {
+    return BadInput("model.zero_centred_norms: transformers' Qwen3NextForCausalLM's norms are zero-centred "
+                    "(x / rms(x) * (1 + w)), so this model cannot be exported to Hugging Face format");
+  }
+  if (spec.sliding_window > 0) {
+    return BadInput("model.sliding_window: transformers' Qwen3NextForCausalLM has no sliding window, so this model "
+                    "cannot be exported to Hugging Face format");
+  }
+  c["architectures"] = {"Qwen3NextForCausalLM"};
+  c["model_type"] = "qwen3_next";
+  c["layer_types"] = layer_types;
+  c["linear_num_key_heads"] = spec.linear_num_key_heads;
+  c["linear_num_value_heads"] = spec.linear_num_value_heads;
+  c["linear_key_head_dim"] = spec.linear_key_head_dim;
+  c["linear_value_head_dim"] = spec.linear_value_head_dim;
+  c["linear_conv_kernel_dim"] = spec.linear_conv_kernel_dim;
+  c["partial_rotary_factor"] = spec.partial_rotary_factor;
+  c["rope_parameters"]["partial_rotary_factor"] = spec.partial_rotary_factor;
+  c.erase("use_sliding_window");
+  c.erase("sliding_window");
+  return absl::OkStatus();
 }
 
 // Softmax(logits / T) = softmax(x (W / T)^T): transformers' router has no temperature.
@@ -95,6 +189,12 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
       {"sliding_window", spec.sliding_window > 0 ? nlohmann::json(spec.sliding_window) : nlohmann::json()},
       {"torch_dtype", "float32"},
   };
+  if (IsQwen3Next(spec)) {
+    ZEN_RETURN_IF_ERROR(AddQwen3NextFields(spec, c));
+    ZEN_RETURN_IF_ERROR(AddQwen3NextMoe(spec, c));
+    AddMoeFields(spec, moe, c);
+    return c;
+  }
   if (!spec.IsMoe()) {
     c["architectures"] = {"Qwen3ForCausalLM"};
     c["model_type"] = "qwen3";
@@ -118,14 +218,7 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
   }
   c["architectures"] = {"Qwen3MoeForCausalLM"};
   c["model_type"] = "qwen3_moe";
-  c["num_experts"] = spec.experts;
-  c["num_experts_per_tok"] = spec.top_k;
-  c["moe_intermediate_size"] = spec.expert_ffn;
-  c["decoder_sparse_step"] = spec.moe_every;
-  c["norm_topk_prob"] = true;
-  c["mlp_only_layers"] = nlohmann::json::array();
-  c["output_router_logits"] = false;
-  c["router_aux_loss_coef"] = moe.aux_loss_coef;
+  AddMoeFields(spec, moe, c);
   return c;
 }
 
@@ -168,19 +261,21 @@ absl::Status ExportPeft(const std::string& folder, const Qwen3& model, const Lor
                         const std::string& base_model) {
   const auto adapted = AdaptedLinears(*model);
   if (adapted.empty()) return BadInput("--format peft: the model carries no LoRA adapter (the recipe has no lora)");
-  std::set<std::string> targets;
+  const bool qwen3_next = IsQwen3Next(model->spec());
+  std::set<std::string> targets, inexpressible;
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& [name, linear] : adapted) {
-    const std::string target = PeftTarget(name);
-    if (target.empty()) {
-      return BadInput(absl::StrCat(
-          "lora.targets: ", name, " carries an adapter that PEFT cannot express: transformers 5 holds MoE routers "
-          "and experts as fused 3-D parameters, not as the per-expert linears zen adapts; export the merged "
-          "model with --format hf instead"));
-    }
+    const std::string target = PeftTarget(name, qwen3_next);
+    if (target.empty()) inexpressible.insert(IndexPattern(name));
     targets.insert(target);
     tensors.emplace_back("base_model.model." + name + ".lora_A.weight", linear->lora_A);
     tensors.emplace_back("base_model.model." + name + ".lora_B.weight", linear->lora_B);
+  }
+  if (!inexpressible.empty()) {
+    return BadInput(absl::StrCat(
+        "lora.targets: adapters on ", absl::StrJoin(inexpressible, ", "), " cannot be written for PEFT: "
+        "transformers 5 holds MoE routers and experts as parameters (a router weight, fused 3-D experts), not as "
+        "the per-expert linears zen adapts; drop those targets, or export the merged model with --format hf"));
   }
   const nlohmann::json config = {
       {"peft_type", "LORA"},

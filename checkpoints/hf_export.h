@@ -1,14 +1,16 @@
 // Export for the tools people serve models with (`zen export`): a training checkpoint, whatever layout
 // saved it, becomes
 //   hf:   a Hugging Face folder (config.json + model.safetensors) with the LoRA adapters merged, that
-//         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense) or Qwen3MoeForCausalLM
-//         (MoE; experts one tensor each, as on the Hub, which transformers 5 fuses on load);
+//         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense), Qwen3MoeForCausalLM (MoE) or
+//         Qwen3NextForCausalLM (Gated DeltaNet / gated attention layers: layer_types, the linear_* shapes,
+//         partial RoPE); experts one tensor each, as on the Hub, which transformers 5 fuses on load;
 //   peft: adapter_config.json + adapter_model.safetensors ("base_model.model.<module>.lora_A.weight")
 //         that peft.PeftModel.from_pretrained loads onto the base model.
 // What transformers cannot express is refused (BadInput naming the recipe key): a Zen-Omni model (no
-// transformers class has its encoders and gated cross-attention), a shared expert (Qwen3-MoE
-// has none); for peft, adapters on MoE routers or experts (transformers 5 holds them as fused 3-D
-// parameters, not as the per-expert linears zen adapts). A router temperature is folded into the router.
+// transformers class has its encoders and gated cross-attention), a shared expert on Qwen3-MoE (it has
+// none), a Qwen3-Next model with a layer, norm or MoE its class cannot hold; for peft, adapters on MoE
+// routers or experts (transformers 5 holds them as parameters: a router weight, fused 3-D experts, not the
+// per-expert linears zen adapts). A router temperature is folded into the router.
 #pragma once
 
 #include <string>
