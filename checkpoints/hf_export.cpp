@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "checkpoints/base_fingerprint.h"  // defines: CheckBaseOf
 #include "checkpoints/hf_checkpoint.h"  // defines: LoadHfWeights, SaveHfWeights
@@ -24,6 +25,18 @@ namespace fs = std::filesystem;
 // A Qwen3 config without max_position_embeddings gets transformers' default for Qwen3.
 constexpr int64_t kDefaultMaxPosition = 40960;
 
+// The token-mixer kinds of Qwen3-Next's layers (models/mixer_registry.h).
+constexpr const char* kLinearAttention = "linear_attention";
+constexpr const char* kGatedAttention = "gated_attention";
+
+// A Qwen3-Next model (docs/qwen3-next.md): one of its mixers, its zero-centred norms or its gated shared expert.
+bool IsQwen3Next(const ModelSpec& spec) {
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    if (spec.MixerOf(l) == kLinearAttention || spec.MixerOf(l) == kGatedAttention) return true;
+  }
+  return spec.zero_centred_norms || spec.shared_expert_gate;
+}
+
 absl::Status WriteJson(const std::string& path, const nlohmann::json& json) {
   std::error_code error;
   fs::create_directories(fs::path(path).parent_path(), error);
@@ -31,6 +44,68 @@ absl::Status WriteJson(const std::string& path, const nlohmann::json& json) {
   out << json.dump(2) << "\n";
   out.close();
   if (!out) return absl::InternalError(absl::StrCat(path, ": cannot write"));
+  return absl::OkStatus();
+}
+
+// The routed experts' fields of Qwen3-MoE and Qwen3-Next (zen's MoE layers are every moe_every-th; none
+// when the model has no experts).
+void AddMoeFields(const ModelSpec& spec, const MoeSpec& moe, nlohmann::json& c) {
+  c["num_experts"] = spec.experts;
+  c["num_experts_per_tok"] = spec.top_k;
+  c["moe_intermediate_size"] = spec.expert_ffn;
+  c["decoder_sparse_step"] = spec.moe_every;
+  c["norm_topk_prob"] = true;
+  c["mlp_only_layers"] = nlohmann::json::array();
+  c["output_router_logits"] = false;
+  c["router_aux_loss_coef"] = moe.aux_loss_coef;
+}
+
+// Qwen3-Next's MoE fields beside Qwen3-MoE's (transformers' Qwen3NextSparseMoeBlock always has the shared
+// expert and its sigmoid gate).
+absl::Status AddQwen3NextMoe(const ModelSpec& spec, nlohmann::json& c) {
+  if (spec.IsMoe() && (spec.shared_ffn <= 0 || !spec.shared_expert_gate)) {
+    return BadInput("model.shared_ffn / model.shared_expert_gate: transformers' Qwen3NextForCausalLM's MoE layers "
+                    "always add a shared expert scaled by a sigmoid gate, so this model cannot be exported to Hugging "
+                    "Face format");
+  }
+  c["shared_expert_intermediate_size"] = spec.shared_ffn;
+  return absl::OkStatus();
+}
+
+// transformers' qwen3_next config: which layers are Gated DeltaNet ("linear_attention") or gated full
+// attention ("full_attention", layer_types), the linear-attention shapes and the partial RoPE. BadInput
+// naming the recipe key when the model has what Qwen3NextForCausalLM cannot hold.
+absl::Status AddQwen3NextFields(const ModelSpec& spec, nlohmann::json& c) {
+  nlohmann::json layer_types = nlohmann::json::array();
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    const std::string kind = spec.MixerOf(l);
+    if (kind != kLinearAttention && kind != kGatedAttention) {
+      return BadInput(absl::StrCat("model.mixers: layer ", l, " is \"", kind, "\", but transformers' "
+                                   "Qwen3NextForCausalLM has only \"", kLinearAttention, "\" (Gated DeltaNet) and \"",
+                                   kGatedAttention, "\" layers, so this model cannot be exported to Hugging Face format"));
+    }
+    layer_types.push_back(kind == kLinearAttention ? "linear_attention" : "full_attention");
+  }
+  if (!spec.zero_centred_norms) {
+    return BadInput("model.zero_centred_norms: transformers' Qwen3NextForCausalLM's norms are zero-centred "
+                    "(x / rms(x) * (1 + w)), so this model cannot be exported to Hugging Face format");
+  }
+  if (spec.sliding_window > 0) {
+    return BadInput("model.sliding_window: transformers' Qwen3NextForCausalLM has no sliding window, so this model "
+                    "cannot be exported to Hugging Face format");
+  }
+  c["architectures"] = {"Qwen3NextForCausalLM"};
+  c["model_type"] = "qwen3_next";
+  c["layer_types"] = layer_types;
+  c["linear_num_key_heads"] = spec.linear_num_key_heads;
+  c["linear_num_value_heads"] = spec.linear_num_value_heads;
+  c["linear_key_head_dim"] = spec.linear_key_head_dim;
+  c["linear_value_head_dim"] = spec.linear_value_head_dim;
+  c["linear_conv_kernel_dim"] = spec.linear_conv_kernel_dim;
+  c["partial_rotary_factor"] = spec.partial_rotary_factor;
+  c["rope_parameters"]["partial_rotary_factor"] = spec.partial_rotary_factor;
+  c.erase("use_sliding_window");
+  c.erase("sliding_window");
   return absl::OkStatus();
 }
 
@@ -73,6 +148,12 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
       {"sliding_window", spec.sliding_window > 0 ? nlohmann::json(spec.sliding_window) : nlohmann::json()},
       {"torch_dtype", "float32"},
   };
+  if (IsQwen3Next(spec)) {
+    ZEN_RETURN_IF_ERROR(AddQwen3NextFields(spec, c));
+    ZEN_RETURN_IF_ERROR(AddQwen3NextMoe(spec, c));
+    AddMoeFields(spec, moe, c);
+    return c;
+  }
   if (!spec.IsMoe()) {
     c["architectures"] = {"Qwen3ForCausalLM"};
     c["model_type"] = "qwen3";
@@ -96,14 +177,7 @@ absl::StatusOr<nlohmann::json> HfConfig(const ModelSpec& spec, const MoeSpec& mo
   }
   c["architectures"] = {"Qwen3MoeForCausalLM"};
   c["model_type"] = "qwen3_moe";
-  c["num_experts"] = spec.experts;
-  c["num_experts_per_tok"] = spec.top_k;
-  c["moe_intermediate_size"] = spec.expert_ffn;
-  c["decoder_sparse_step"] = spec.moe_every;
-  c["norm_topk_prob"] = true;
-  c["mlp_only_layers"] = nlohmann::json::array();
-  c["output_router_logits"] = false;
-  c["router_aux_loss_coef"] = moe.aux_loss_coef;
+  AddMoeFields(spec, moe, c);
   return c;
 }
 

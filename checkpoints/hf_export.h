@@ -1,13 +1,15 @@
 // Export for the tools people serve models with (`zen export`): a training checkpoint, whatever layout
 // saved it, becomes
 //   hf:   a Hugging Face folder (config.json + model.safetensors) with the LoRA adapters merged, that
-//         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense) or Qwen3MoeForCausalLM
-//         (MoE; experts one tensor each, as on the Hub, which transformers 5 fuses on load);
+//         transformers' AutoModelForCausalLM loads as Qwen3ForCausalLM (dense), Qwen3MoeForCausalLM (MoE) or
+//         Qwen3NextForCausalLM (Gated DeltaNet / gated attention layers: layer_types, the linear_* shapes,
+//         partial RoPE); experts one tensor each, as on the Hub, which transformers 5 fuses on load;
 //   peft: adapter_config.json + adapter_model.safetensors that peft.PeftModel.from_pretrained loads onto the
 //         base model, MoE routers and experts included (checkpoints/peft_adapter.h gives the form).
 // What transformers cannot express is refused (BadInput naming the recipe key): a Zen-Omni model (no
-// transformers class has its encoders and gated cross-attention), a shared expert (Qwen3-MoE
-// has none). A router temperature is folded into the router (and its adapter).
+// transformers class has its encoders and gated cross-attention), a shared expert on Qwen3-MoE (it has
+// none), a Qwen3-Next model with a layer, norm or MoE its class cannot hold. A router temperature is folded
+// into the router (and its adapter).
 #pragma once
 
 #include <string>

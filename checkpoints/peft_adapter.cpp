@@ -76,6 +76,10 @@ PeftTarget PeftTargetOf(const std::string& module, bool moe) {
     return {absl::StrCat("mlp.shared_expert.", leaf, ".weight"), true};
   }
   if (leaf == "gate" && absl::EndsWith(parent, ".mlp")) return {kRouterTarget, true};
+  // Qwen3-Next: the Gated DeltaNet's projections and the shared expert's (H -> 1) sigmoid gate are linears.
+  static const std::set<std::string> kLinearAttention = {"in_proj_qkvz", "in_proj_ba", "out_proj"};
+  if (kLinearAttention.count(leaf) > 0 && absl::EndsWith(parent, ".linear_attn")) return {leaf, false};
+  if (leaf == "shared_expert_gate" && absl::EndsWith(parent, ".mlp")) return {leaf, false};
   return {};
 }
 

@@ -32,9 +32,9 @@ import json, os, sys, torch
 from transformers import AutoConfig, AutoModelForCausalLM
 work, runs = sys.argv[1], [r.split() for r in sys.argv[2:]]
 published_active = {"qwen3-coder-480b-a35b-instruct.json": "35.5", "qwen3-30b-a3b.json": "3.35"}
-# The model cards' totals, in billions as printed: 0.6B, 4.0B, 30.5B, 480B.
+# The model cards' totals, in billions as printed: 0.6B, 4.0B, 30.5B, 480B, 80B.
 published_total = {"qwen3-0.6b.json": "0.6", "qwen3-4b.json": "4.0", "qwen3-30b-a3b.json": "30.5",
-                   "qwen3-coder-480b-a35b-instruct.json": "480"}
+                   "qwen3-coder-480b-a35b-instruct.json": "480", "qwen3-next-80b-a3b.json": "80"}
 def billions(value, published):
     decimals = len(published.split(".")[1]) if "." in published else 0
     return "%.*f" % (decimals, value / 1e9)
