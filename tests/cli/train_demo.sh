@@ -30,7 +30,7 @@ print("loss: first %.4f, mean of last five %.4f" % (first, last))
 # after <|im_end|>, trivially predictable, earns no loss): this run falls by ~1.0 (1.3 with it trained).
 assert last < first - 0.8, "the loss did not fall enough"
 run = json.load(open(os.path.join(work, "a", "run.json")))
-assert run["world_size"] == 1 and run["layout"] == {"tp": 1, "pp": 1, "ep": 1, "dp": 1}, run
+assert run["world_size"] == 1 and run["layout"] == {"tp": 1, "cp": 1, "pp": 1, "ep": 1, "dp": 1}, run
 r0 = run["ranks"][0]
 assert 0 < r0["trainable_params"] < r0["params"], r0
 assert os.path.getsize(os.path.join(work, "a", "config.resolved.yaml")) > 0
