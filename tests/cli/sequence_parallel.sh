@@ -50,24 +50,18 @@ cp -r "$work/moe-tp2ep2/checkpoints/step-00000002" "$work/moe-reshard/checkpoint
 echo step-00000002 >"$work/moe-reshard/checkpoints/latest"
 run moe-reshard zen-coder 1 "${moe[@]}"
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
+    return runs.rows(work, run)
 def ranks(run):
     return json.load(open(os.path.join(work, run, "run.json")))["ranks"]
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 failures = []
 def compare(base_name, name, keys=("loss", "grad_norm")):
-    base, other = rows(base_name), rows(name)
-    assert len(base) == len(other) == 4, (base_name, name, len(base), len(other))
-    for a, b in zip(base, other):
-        for key in keys:
-            if not close(a[key], b[key]):
-                failures.append("%s step %d %s: %s %.9g, %s %.9g" % (name, a["step"], key, base_name, a[key], name, b[key]))
-    worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+    base, other, worst = runs.compare(work, base_name, name, keys, 1e-5, failures, steps=4)
     print("%-14s vs %-8s losses %s, worst relative difference %.2e" % (name, base_name, [round(r["loss"], 6) for r in other], worst))
 def peak(run):
     return max(r["peak_memory_bytes"] for r in rows(run))
