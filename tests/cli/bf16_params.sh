@@ -12,11 +12,10 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 # Weights-dominated: 4 layers of hidden 256 (5.3M parameters) against 32 tokens per step.
 wide=(data.source=demo model.layers=4 model.hidden=256 model.heads=4 model.kv_heads=2 model.head_dim=64
       model.ffn=1024 model.vocab=4096 optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=6 train.seq_len=32

@@ -16,7 +16,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'umount "$work/small-disk" 2>/dev/null || true; rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
@@ -24,7 +24,6 @@ source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=4 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2 train.max_steps=6
       train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=60
       checkpoint.interval=3)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 train() {  # train RANKS DIR [OVERRIDES...]: exit status kept in $rc, log in DIR.log
   local ranks=$1 dir=$2

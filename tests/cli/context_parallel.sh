@@ -15,7 +15,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
@@ -24,7 +24,6 @@ tiny=(data.source=demo data.block_causal=true model.layers=2 "${nano_tiny[@]}" o
       train.max_steps=4 train.seq_len=64 train.global_batch_size=4 train.micro_batch_size=2 train.threads=1
       parallel.timeout_s=120 checkpoint.interval=2)
 moe=(model.experts=4 model.top_k=2 model.expert_ffn=32 model.shared_ffn=64)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RECIPE RANKS OVERRIDES...
   local name=$1 recipe=configs/recipes/$2-lora.yaml ranks=$3
@@ -55,22 +54,16 @@ long=(train.seq_len=2048 train.global_batch_size=1 train.micro_batch_size=1 trai
 run long-one zen-nano 1 "${long[@]}"
 run long-cp2 zen-nano 2 "${long[@]}" parallel.context=2
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+    return runs.rows(work, run)
 failures = []
 def compare(base_name, name, keys=("loss", "grad_norm")):
-    base, other = rows(base_name), rows(name)
-    assert len(base) == len(other) == 4, (base_name, name, len(base), len(other))
-    for a, b in zip(base, other):
-        for key in keys:
-            if not close(a[key], b[key]):
-                failures.append("%s step %d %s: %s %.9g, %s %.9g" % (name, a["step"], key, base_name, a[key], name, b[key]))
-    worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+    base, other, worst = runs.compare(work, base_name, name, keys, 1e-5, failures, steps=4)
     print("%-11s vs %-10s losses %s, worst relative difference %.2e" % (name, base_name, [round(r["loss"], 6) for r in other], worst))
 for name in ["cp2", "cp4", "cp2tp2", "cp2pp2", "cp2dp2"]:
     compare("one", name)

@@ -10,7 +10,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$python" - "$work" <<'PY'
@@ -35,7 +35,6 @@ blend="data.blend=[{path: $work/code, weight: 3}, {path: $work/chat, weight: 1}]
 tiny=(~data.path "$blend" model.layers=2 "${nano_tiny[@]}" tokenizer.path=bytes optim.lr=2e-3 optim.warmup_steps=0
       train.max_steps=8 train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1
       parallel.timeout_s=120 checkpoint.interval=3)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 recipe=configs/recipes/zen-nano-lora.yaml
 train() {  # train RANKS DIR [OVERRIDES...]: exit status in $rc, log in DIR.log
   local ranks=$1 dir=$2

@@ -7,10 +7,9 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 "$python" tests/oracle/make_tiny_qwen3.py "$work/dense" --kv-heads 2 --tie 0 >/dev/null
 "$python" tests/oracle/make_tiny_qwen3_moe.py "$work/moe" >/dev/null

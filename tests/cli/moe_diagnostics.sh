@@ -8,14 +8,13 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo "${nano_tiny[@]}" model.experts=4 model.top_k=2 model.expert_ffn=32 optim.lr=2e-3
       optim.warmup_steps=0 train.max_steps=3 train.seq_len=64 train.global_batch_size=4 train.micro_batch_size=2
       train.threads=1 parallel.timeout_s=120 moe.capacity_factor=1.0)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 recipe=configs/recipes/zen-coder-lora.yaml
 "$zen" train $recipe "${tiny[@]}" model.layers=2 model.moe_every=2 output_dir="$work/one-moe" >"$work/one-moe.log" 2>&1 ||
   { tail -20 "$work/one-moe.log"; exit 1; }

@@ -10,14 +10,13 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" model.experts=4 model.top_k=2 model.expert_ffn=32
       optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5 train.seq_len=64 train.global_batch_size=8
       train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RECIPE RANKS OVERRIDES...
   local name=$1 recipe=configs/recipes/$2-lora.yaml ranks=$3
@@ -42,24 +41,18 @@ run capacity-ep2 zen-coder 2 moe.capacity_factor=1.0 parallel.expert=2
 run next zen-next 1 model.router_temperature=0.7 model.experts=8 model.expert_ffn=16
 run omni zen-omni 1 "lora.targets=[experts.*.mlp]" model.vision.layers=0 model.audio.layers=0  # the text backbone
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
+    return runs.rows(work, run)
 def runinfo(run):
     return json.load(open(os.path.join(work, run, "run.json")))
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 failures = []
 def compare(base_name, other_name, keys=("loss", "grad_norm", "aux_loss")):
-    base, other = rows(base_name), rows(other_name)
-    assert len(base) == len(other) == 5, (base_name, other_name)
-    for a, b in zip(base, other):
-        for key in keys:
-            if not close(a[key], b[key]):
-                failures.append("%s step %d %s: one process %.9g, %s %.9g" % (other_name, a["step"], key, a[key], other_name, b[key]))
-    worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+    base, other, worst = runs.compare(work, base_name, other_name, keys, 1e-5, failures, steps=5)
     print("%-14s losses %s, worst relative difference %.2e, aux_loss %s" % (
         other_name, [round(r["loss"], 6) for r in other], worst, [round(r["aux_loss"], 5) for r in other]))
     return base, other

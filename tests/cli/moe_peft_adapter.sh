@@ -13,12 +13,11 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-coder-lora.yaml
-mpi=(mpirun --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT
-     -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+mpi+=(-np 2)
 
 "$python" tests/oracle/make_tiny_qwen3_moe.py "$work/moe" --vocab 300 >/dev/null
 "$python" tests/oracle/make_tiny_qwen3_moe.py "$work/moe2" --vocab 300 --sparse-step 2 >/dev/null

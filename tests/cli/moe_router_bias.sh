@@ -10,14 +10,13 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" model.experts=4 model.top_k=2 model.expert_ffn=32
       optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=4 train.seq_len=64 train.global_batch_size=8
       train.micro_batch_size=4 train.threads=1 parallel.timeout_s=120 checkpoint.interval=2)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 recipe=configs/recipes/zen-coder-lora.yaml
 
 run() {  # run NAME RANKS OVERRIDES...

@@ -4,7 +4,7 @@
 # give one process's per-step losses within 1e-5 relative, since every layout reads the same rows and media.
 set -euo pipefail
 zen=$1 src=$2 python=$3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -16,7 +16,6 @@ tiny=("${omni_tiny[@]}")
 "$zen" data prepare --recipe "$recipe" "${tiny[@]}" --input omni/omni.jsonl --threads 2 > /dev/null
 train=("${tiny[@]}" model.ffn=128 "~lora" optim.lr=3e-3 optim.warmup_steps=0 train.seq_len=96 train.global_batch_size=8
        train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RANKS OVERRIDES...
   local name=$1 ranks=$2

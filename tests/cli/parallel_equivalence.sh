@@ -5,14 +5,13 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5
       train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1
       parallel.timeout_s=120)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 for mode in lora full; do
   extra=()
@@ -28,25 +27,15 @@ for mode in lora full; do
     output_dir="$work/$mode-dp2zero1" > "$work/$mode-dp2zero1.log" 2>&1 || { cat "$work/$mode-dp2zero1.log"; exit 1; }
 done
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
-def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+from runs import compare
 failures = []
 for mode in ["lora", "full"]:
-    base = rows(mode + "-1")
-    assert len(base) == 5
     for layout, world, tp in [("tp2", 2, 2), ("dp2", 2, 1), ("tp2dp2", 4, 2), ("dp2zero1", 2, 1)]:
-        other = rows(mode + "-" + layout)
-        assert len(other) == 5, (mode, layout, len(other))
-        for a, b in zip(base, other):
-            for key in ["loss", "grad_norm"]:
-                if not close(a[key], b[key]):
-                    failures.append("%s %s step %d %s: one process %.9g, %s %.9g" % (mode, layout, a["step"], key, a[key], layout, b[key]))
-        worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+        base, other, worst = compare(work, mode + "-1", mode + "-" + layout, ("loss", "grad_norm"), 1e-5, failures, steps=5)
         print("%-5s %-7s losses %s, worst relative difference %.2e" % (mode, layout, [round(r["loss"], 6) for r in other], worst))
         run = json.load(open(os.path.join(work, mode + "-" + layout, "run.json")))
         single = json.load(open(os.path.join(work, mode + "-1", "run.json")))["ranks"][0]

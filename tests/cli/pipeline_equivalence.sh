@@ -10,7 +10,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 recipe=configs/recipes/zen-nano-lora.yaml
@@ -18,7 +18,6 @@ source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=4 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=5
       train.seq_len=64 train.global_batch_size=8 train.micro_batch_size=2 train.threads=1
       parallel.timeout_s=120)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RANKS OVERRIDES...
   local name=$1 ranks=$2
@@ -52,30 +51,23 @@ for schedule in 1f1b gpipe; do
   done
 done
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+    return runs.rows(work, run)
 failures = []
 layouts = [("pp2", 2, 2, 1), ("pp2gpipe", 2, 2, 1), ("pp4", 4, 4, 1), ("pp2tp2", 4, 2, 2), ("pp2dp2", 4, 2, 1),
            ("pp2split31", 2, 2, 1)]
 stage_layers = {"pp2": [[0, 2], [2, 4]], "pp4": [[0, 1], [1, 2], [2, 3], [3, 4]], "pp2split31": [[0, 3], [3, 4]]}
 for mode in ["lora", "full"]:
-    base = rows(mode + "-one")
     single = json.load(open(os.path.join(work, mode + "-one", "run.json")))["ranks"][0]
-    assert len(base) == 5
     for layout, world, pp, tp in layouts:
-        other = rows(mode + "-" + layout)
-        assert len(other) == 5, (mode, layout, len(other))
-        for a, b in zip(base, other):
-            for key in ["loss", "grad_norm"]:
-                if not close(a[key], b[key]):
-                    failures.append("%s %s step %d %s: one process %.9g, %s %.9g" % (mode, layout, a["step"], key, a[key], layout, b[key]))
+        base, other, worst = runs.compare(work, mode + "-one", mode + "-" + layout, ("loss", "grad_norm"), 1e-5, failures, steps=5)
+        for b in other:
             assert 0 <= b["bubble"] < 1, (mode, layout, b["bubble"])
-        worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
         print("%-4s %-8s losses %s, worst relative difference %.2e, bubble %s" % (
             mode, layout, [round(r["loss"], 6) for r in other], worst, [round(r["bubble"], 2) for r in other]))
         run = json.load(open(os.path.join(work, mode + "-" + layout, "run.json")))
@@ -96,10 +88,7 @@ for mode in ["lora", "full"]:
         if layout in ("pp2", "pp4") and mode == "lora":
             assert other[-1]["stage_peak_in_flight"] == list(range(pp, 0, -1)), other[-1]["stage_peak_in_flight"]
 
-for a, b in zip(rows("bf16-one"), rows("bf16-pp2")):
-    for key in ["loss", "grad_norm"]:
-        if not close(a[key], b[key]):
-            failures.append("bf16 pp2 step %d %s: one process %.9g, pp2 %.9g" % (a["step"], key, a[key], b[key]))
+runs.compare(work, "bf16-one", "bf16-pp2", ("loss", "grad_norm"), 1e-5, failures)
 print("bf16 pp2      losses %s" % [round(r["loss"], 6) for r in rows("bf16-pp2")])
 
 peaks = {(s, b): rows("mem-%s-%d" % (s, b))[-1]["stage_peak_memory_bytes"] for s in ["1f1b", "gpipe"] for b in [4, 16]}

@@ -7,7 +7,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Activation-dominated enough that a wrong activation or logits model shows: seq 128, 4 layers.
@@ -16,7 +16,6 @@ tiny=(data.source=demo model.layers=4 model.hidden=64 model.heads=4 model.kv_hea
       train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 checkpoint.interval=0
       parallel.timeout_s=120)
 moe=(model.experts=4 model.top_k=2 model.expert_ffn=64 model.shared_ffn=64)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 # measure NAME MODEL RANKS TP PP EP OVERRIDES...: trains, then asks the planner about the same recipe.
 measure() {

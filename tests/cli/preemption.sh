@@ -8,7 +8,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source tests/cli/lib/preempt.sh
@@ -18,7 +18,7 @@ source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=2 "${nano_tiny[@]}" optim.lr=2e-3 optim.warmup_steps=2
       train.max_steps=$steps train.seq_len=128 train.global_batch_size=8 train.micro_batch_size=2
       train.threads=1 parallel.timeout_s=60 checkpoint.interval=20 lora.dropout=0.1)
-mpi=(mpirun --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+mpi+=(-np 2)
 
 run() {  # run NAME [LAUNCHER...]: the tiny run into $work/NAME, in the foreground; exit status in $rc
   local name=$1

@@ -4,13 +4,13 @@
 set -uo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/cli/lib/nano_tiny.sh"
 tiny=(data.source=demo model.layers=1 "${nano_tiny[@]}" train.max_steps=50 train.seq_len=32
       train.global_batch_size=4 train.micro_batch_size=2 train.threads=1)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -x ZEN_TEST_FAULT)
+mpi+=(-x ZEN_TEST_FAULT)
 
 check() {  # name, max seconds, expected text, command...
   local name=$1 limit=$2 expect=$3; shift 3

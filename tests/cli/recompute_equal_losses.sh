@@ -10,14 +10,13 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tiny=(data.source=demo model.layers=4 model.hidden=64 model.heads=4 model.kv_heads=2 model.head_dim=16
       model.ffn=128 model.vocab=512 optim.lr=2e-3 optim.warmup_steps=0 train.max_steps=3 train.seq_len=64
       train.global_batch_size=8 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120
       lora.dropout=0.1)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RECIPE RANKS OVERRIDES...
   local name=$1 recipe=configs/recipes/$2-lora.yaml ranks=$3
@@ -47,27 +46,16 @@ memory=(data.source=demo model.layers=8 model.hidden=64 model.heads=4 model.kv_h
         train.micro_batch_size=2 train.threads=1 "~lora")
 for mode in none full selective; do run "mem-$mode" zen-nano 1 "${memory[@]}" train.recompute=$mode; done
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
-def close(a, b, rel=1e-6):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+    return runs.rows(work, run)
 failures = []
 def compare(base_name, other_name, keys=("loss", "grad_norm")):
-    base, other = rows(base_name), rows(other_name)
-    assert len(base) == len(other) == 3, (base_name, other_name, len(base), len(other))
-    worst = 0.0
-    for a, b in zip(base, other):
-        for key in keys:
-            if key == "expert_load":
-                if any(not close(x, y) for x, y in zip(a[key], b[key])):
-                    failures.append("%s vs %s step %d expert_load: %s vs %s" % (base_name, other_name, a["step"], a[key], b[key]))
-                continue
-            worst = max(worst, abs(a[key] - b[key]) / max(abs(a[key]), 1e-12))
-            if not close(a[key], b[key]):
-                failures.append("%s vs %s step %d %s: %.9g vs %.9g" % (base_name, other_name, a["step"], key, a[key], b[key]))
+    base, other, worst = runs.compare(work, base_name, other_name, keys, 1e-6, failures, steps=3)
     print("%-16s = %-16s losses %s, worst relative difference %.2e" % (other_name, base_name, [round(r["loss"], 6) for r in other], worst))
 for layout in ["one", "tp2", "pp2", "ep2"]:
     keys = ("loss", "grad_norm", "aux_loss", "expert_load") if layout == "ep2" else ("loss", "grad_norm")

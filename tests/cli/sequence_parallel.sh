@@ -12,7 +12,7 @@
 set -euo pipefail
 zen=$1 src=$2 python=$3
 cd "$src"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$src/tests/cli/lib/mpi.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # seq 512 so that activations, which sequence parallelism splits, weigh in the peak.
@@ -21,7 +21,6 @@ tiny=(data.source=demo model.layers=4 model.hidden=64 model.heads=4 model.kv_hea
       train.global_batch_size=4 train.micro_batch_size=2 train.threads=1 parallel.timeout_s=120)
 moe=(model.layers=2 model.experts=4 model.top_k=2 model.expert_ffn=32 model.shared_ffn=64
      "lora.targets=[router,experts.*.wi,experts.*.wo,q,v,o,shared]" checkpoint.interval=2)
-mpi=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 run() {  # run NAME RECIPE RANKS OVERRIDES...
   local name=$1 recipe=configs/recipes/$2-lora.yaml ranks=$3
@@ -51,24 +50,18 @@ cp -r "$work/moe-tp2ep2/checkpoints/step-00000002" "$work/moe-reshard/checkpoint
 echo step-00000002 >"$work/moe-reshard/checkpoints/latest"
 run moe-reshard zen-coder 1 "${moe[@]}"
 
-"$python" - "$work" <<'PY'
+"$python" - "$work" "$src" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, src = sys.argv[1:3]
+sys.path.insert(0, os.path.join(src, "tests/cli/lib"))
+import runs
 def rows(run):
-    return [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl"))]
+    return runs.rows(work, run)
 def ranks(run):
     return json.load(open(os.path.join(work, run, "run.json")))["ranks"]
-def close(a, b, rel=1e-5):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 failures = []
 def compare(base_name, name, keys=("loss", "grad_norm")):
-    base, other = rows(base_name), rows(name)
-    assert len(base) == len(other) == 4, (base_name, name, len(base), len(other))
-    for a, b in zip(base, other):
-        for key in keys:
-            if not close(a[key], b[key]):
-                failures.append("%s step %d %s: %s %.9g, %s %.9g" % (name, a["step"], key, base_name, a[key], name, b[key]))
-    worst = max(abs(a["loss"] - b["loss"]) / abs(a["loss"]) for a, b in zip(base, other))
+    base, other, worst = runs.compare(work, base_name, name, keys, 1e-5, failures, steps=4)
     print("%-14s vs %-8s losses %s, worst relative difference %.2e" % (name, base_name, [round(r["loss"], 6) for r in other], worst))
 def peak(run):
     return max(r["peak_memory_bytes"] for r in rows(run))
