@@ -13,6 +13,7 @@
 #include "checkpoints/tp_slice.h"   // defines: TpSlice
 #include "core/derived.h"
 #include "core/log.h"
+#include "models/moe.h"              // defines: MoeBlockImpl
 #include "data/common/sha256.h"
 #include "parallel/layers.h"        // defines: TpShard
 #include "parallel/param_info.h"    // defines: ParamInfos
@@ -38,8 +39,18 @@ bool Writes(const TrainState& s, const std::string& param, const ParamInfo& info
   return info.expert ? c.edp == 0 : c.dp == 0;
 }
 
-// model.layers.<l>.mlp.router_bias: moe.router_bias_update_rate's per-expert bias.
-bool IsTrainingStateBuffer(const std::string& name) { return absl::EndsWith(name, ".router_bias"); }
+// Buffers that are training state, by their names in the model: each MoE block's router_bias
+// (moe.router_bias_update_rate's per-expert bias, model.layers.<l>.mlp.router_bias), found by module type.
+std::vector<std::pair<std::string, torch::Tensor>> TrainingStateBuffers(torch::nn::Module& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> buffers;
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    const auto* block = dynamic_cast<const MoeBlockImpl*>(item.value().get());
+    if (block != nullptr && block->router_bias.defined()) {
+      buffers.emplace_back(item.key() + ".router_bias", block->router_bias);
+    }
+  }
+  return buffers;
+}
 
 at::Generator CpuGenerator() { return at::detail::getDefaultCPUGenerator(); }
 
@@ -94,9 +105,9 @@ std::vector<SavedSlice> SlicesToSave(TrainState& s) {
   }
   // Buffers that are training state (the MoE router bias, models/moe.h): whole and the same on every rank
   // of a stage, written like a whole parameter.
-  for (const auto& item : s.model->named_buffers()) {
-    if (!IsTrainingStateBuffer(item.key()) || !Writes(s, item.key(), ParamInfo{}, -1, /*on_every_replica=*/true)) continue;
-    mine.push_back(TpSlice("state/" + item.key(), item.value(), -1, tp));
+  for (const auto& [name, buffer] : TrainingStateBuffers(*s.model)) {
+    if (!Writes(s, name, ParamInfo{}, -1, /*on_every_replica=*/true)) continue;
+    mine.push_back(TpSlice("state/" + name, buffer, -1, tp));
   }
   const torch::Tensor rng = CpuGenerator().get_state();
   mine.push_back({absl::StrCat("rng/rank-", s.world->rank()), rng, rng.sizes().vec(), -1, 0});
@@ -181,15 +192,15 @@ absl::Status LoadTrainingCheckpoint(TrainState& s, CheckpointReader& reader) {
     }
     item.value().copy_(mine);
   }
-  for (auto& item : s.model->named_buffers()) {
+  for (auto& [name, buffer] : TrainingStateBuffers(*s.model)) {
     // A checkpoint of a run without the router bias (rate 0 then) starts it at zero.
-    if (!IsTrainingStateBuffer(item.key()) || !reader.Has("state/" + item.key())) continue;
-    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("state/" + item.key()));
-    if (full.sizes() != item.value().sizes()) {
-      return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
+    if (!reader.Has("state/" + name)) continue;
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("state/" + name));
+    if (full.sizes() != buffer.sizes()) {
+      return BadInput(absl::StrCat(reader.dir(), ": ", name, " has shape ", c10::str(full.sizes()),
                                    " in the checkpoint, which does not fit this model"));
     }
-    item.value().copy_(full);
+    buffer.copy_(full);
   }
   std::vector<NamedTensor> state;
   for (const auto& [name, like] : s.optimizer->StateTensors()) {

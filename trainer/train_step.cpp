@@ -14,9 +14,15 @@ namespace zen {
 namespace {
 
 // A text batch's rows cut to this cp rank's chunks (CheckLayout refuses media under context parallelism).
+// Without context parallelism the batch passes whole, media included.
 Batch ContextShard(const Batch& b, const CpGroup& cp) {
-  return {TakeContextShard(b.tokens, cp), TakeContextShard(b.labels, cp), TakeContextShard(b.positions, cp),
-          TakeContextShard(b.segments, cp)};
+  if (cp.size == 1) return b;
+  Batch shard = b;
+  shard.tokens = TakeContextShard(b.tokens, cp);
+  shard.labels = TakeContextShard(b.labels, cp);
+  shard.positions = TakeContextShard(b.positions, cp);
+  shard.segments = TakeContextShard(b.segments, cp);
+  return shard;
 }
 
 // This data-parallel rank's micro-batches of the step: rows are numbered over the whole run, so the

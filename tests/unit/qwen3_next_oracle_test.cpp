@@ -36,7 +36,7 @@ Qwen3 LoadTinyQwen3Next(const ScratchDir& dir) {
   return loaded.ok() ? loaded->model : Qwen3(nullptr);
 }
 
-TEST(Qwen3NextOracle, LogitsAndLossMatchTransformers) {
+TEST(Qwen3NextModelOracle, LogitsAndLossMatchTransformers) {
   ScratchDir dir("qwen3_next_oracle");
   Qwen3 model = LoadTinyQwen3Next(dir);
   ASSERT_TRUE(model);
@@ -59,7 +59,7 @@ TEST(Qwen3NextOracle, LogitsAndLossMatchTransformers) {
   EXPECT_LE(loss_error, 1e-4);
 }
 
-TEST(Qwen3NextOracle, PackedDocumentsEqualEachDocumentAlone) {
+TEST(Qwen3NextModelOracle, PackedDocumentsEqualEachDocumentAlone) {
   ScratchDir dir("qwen3_next_packed");
   Qwen3 model = LoadTinyQwen3Next(dir);
   ASSERT_TRUE(model);
