@@ -201,6 +201,17 @@ absl::StatusOr<Qwen3> LoadCheckpointModel(const Recipe& recipe, CheckpointReader
     }
     item.value().copy_(full);
   }
+  // Buffers the trainer saved as training state (state/<buffer>: an MoE layer's router_bias), so zen generate
+  // routes as zen eval does.
+  for (auto& item : model->named_buffers()) {
+    if (!reader.Has("state/" + item.key())) continue;
+    ZEN_ASSIGN_OR_RETURN(torch::Tensor full, reader.Full("state/" + item.key()));
+    if (full.sizes() != item.value().sizes()) {
+      return BadInput(absl::StrCat(reader.dir(), ": ", item.key(), " has shape ", c10::str(full.sizes()),
+                                   " in the checkpoint, the recipe's model wants ", c10::str(item.value().sizes())));
+    }
+    item.value().copy_(full);
+  }
   return model;
 }
 

@@ -42,9 +42,13 @@ absl::Status CheckSequenceParallel(const Recipe& r) {
     return BadInput(absl::StrCat("parallel.sequence=true needs parallel.tensor > 1 (it splits the sequence over the "
                                  "tensor-parallel group), got parallel.tensor=", tp));
   }
-  if (r.train.seq_len % tp != 0) {
-    return BadInput(absl::StrCat("parallel.sequence=true: train.seq_len (", r.train.seq_len,
-                                 ") is not divisible by parallel.tensor (", tp, ")"));
+  // Each rank's (T / cp) positions are split over tp (context parallelism cuts the row first).
+  const int64_t cp = r.parallel.context;
+  if (r.train.seq_len % (cp * tp) != 0) {
+    const std::string by = cp == 1 ? absl::StrCat("parallel.tensor (", tp, ")")
+                                   : absl::StrCat("parallel.context × parallel.tensor (", cp, " × ", tp, ")");
+    return BadInput(
+        absl::StrCat("parallel.sequence=true: train.seq_len (", r.train.seq_len, ") is not divisible by ", by));
   }
   if (r.model.IsMultimodal()) {
     return BadInput("parallel.sequence=true: a multimodal model (model.vision.layers or model.audio.layers > 0) "

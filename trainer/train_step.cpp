@@ -82,7 +82,8 @@ void SumTiedEmbeddingGrads(TrainState& s) {
 }
 
 // Per MoE layer of the model: each stage fills the rows of its layers (sums over dp: each layer already
-// summed its tp and cp ranks' shares, SumOverTokenShares), the sum over pp gives every rank all of them. Returns this stage's rows: (its MoE layers, E + 3).
+// summed its tp and cp ranks' shares, SumOverTokenShares), the sum over pp gives every rank all of them.
+// Returns this stage's rows: (its MoE layers, E + 3).
 torch::Tensor CollectLayerDiagnostics(TrainState& s, const MoeStats& stats, StepResult& result) {
   const ModelSpec& spec = s.recipe.model;
   const StageRange& stage = s.model->stage();

@@ -46,7 +46,9 @@ absl::Status AddFolder(const std::string& root, const std::string& relative, std
     const std::string path = relative.empty() ? name : absl::StrCat(relative, "/", name);
     const std::string full = absl::StrCat(root, "/", path);
     struct stat info;
-    if (::stat(full.c_str(), &info) != 0) return BadInput(absl::StrCat(full, ": ", std::strerror(errno)));
+    // lstat: a symbolic link (dangling, to a folder above, or to files listed elsewhere) is left out.
+    if (::lstat(full.c_str(), &info) != 0) return BadInput(absl::StrCat(full, ": ", std::strerror(errno)));
+    if (S_ISLNK(info.st_mode)) continue;
     if (S_ISDIR(info.st_mode)) {
       ZEN_RETURN_IF_ERROR(AddFolder(root, path, files));
       continue;

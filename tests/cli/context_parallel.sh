@@ -113,4 +113,11 @@ expect_bad "parallel.context=4: train.seq_len (60) is not divisible by 2 × 4" 4
 expect_bad "parallel.context=2: a multimodal model" 2 zen-omni "${omni_tiny[@]}" parallel.context=2
 expect_bad "parallel.tensor × parallel.context × parallel.pipeline = 4 does not divide the world size 2" 2 zen-nano \
   parallel.context=2 parallel.tensor=2
+# Sequence parallelism splits each rank's T / cp positions over tp: seq 60 passes 60 % (2 × 2) and 60 % 4 but
+# not 60 % (2 × 4) (zen validate checks the layout's shapes without ranks).
+rc=0
+"$zen" validate configs/recipes/zen-nano-lora.yaml "${tiny[@]}" model.heads=8 model.kv_heads=4 parallel.context=2 \
+  parallel.tensor=4 parallel.sequence=true train.seq_len=60 >"$work/bad.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "not divisible by parallel.context × parallel.tensor (2 × 4)" "$work/bad.log" ||
+  { echo "cp x sp with seq 60: exit $rc"; cat "$work/bad.log"; exit 1; }
 echo PASS

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `zen data prepare --format repo` (Zen-Coder's repository-level documents), with Qwen3's tokenizer:
 #   1. a generated repository folder becomes one document laid out as Qwen2.5-Coder's
-#      <|repo_name|>NAME\n<|file_sep|>PATH\nCONTENT\n... <|endoftext|>, files in path order, hidden folders
-#      and binary files left out; its ids are the `tokenizers` ids of that text;
+#      <|repo_name|>NAME\n<|file_sep|>PATH\nCONTENT\n... <|endoftext|>, files in path order, hidden folders,
+#      binary files and symbolic links left out; its ids are the `tokenizers` ids of that text;
 #   2. the same files as JSONL rows {repo, path, content}, in another order, prepare to the same shards;
 #   3. --seq-len splits it at file boundaries: every part starts with the <|repo_name|> line, holds whole
 #      files, and fits (unless a file alone does not);
@@ -33,6 +33,9 @@ for path, text in files.items():
 os.makedirs("toyrepo/.git", exist_ok=True)
 open("toyrepo/.git/config", "w").write("[core]\n")
 open("toyrepo/logo.png", "wb").write(b"\x89PNG\r\n\x1a\n\x00\x00")
+os.symlink("missing.py", "toyrepo/dangling.py")   # symbolic links are left out: a dangling one,
+os.symlink("..", "toyrepo/src/up")                # one to a folder above (a loop),
+os.symlink("README.md", "toyrepo/README_copy.md")  # one to a file listed anyway
 rows = [{"repo": "toyrepo", "path": p, "content": t} for p, t in files.items()]
 rng.shuffle(rows)
 rows.append({"repo": "other", "path": "a.py", "content": "x = 1\n"})
